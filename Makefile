@@ -1,0 +1,44 @@
+# okr-operator — developer entry points. Every target sets itself up (virtualenv, install, tool builds).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: help install test unit lint fmt crds tools demo demo-down bench bench-quick clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || { echo ">> creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo ">> installing okr-operator and dev dependencies into $(VENV)"
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP) ## create .venv and install the package with dev dependencies
+
+tools: $(STAMP) ## build/cached upstream tools (kube-apiserver, etcd, prometheus, ...) under ~/.cache/okr-operator
+	@$(PY) -m e2e.tools.build
+
+test: $(STAMP) tools ## run every test tier (unit, promtool rules, e2e on the local control plane)
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+unit: $(STAMP) ## run only the tests that need no cluster
+	@$(PY) -m pytest -m 'not e2e' $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+fmt: $(STAMP) ## format with ruff
+	@$(VENV)/bin/ruff check --fix .
+	@$(VENV)/bin/ruff format .
+
+crds: $(STAMP) ## regenerate crds/ from the pydantic models
+	@$(VENV)/bin/okrctl crds -o crds/
+
+clean: ## remove the virtualenv and caches (not ~/.cache/okr-operator)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
