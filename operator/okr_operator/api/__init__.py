@@ -1,0 +1,75 @@
+"""okr.dev/v1alpha1 API: pydantic models of Objective, KeyResult and ServiceLevelObjective."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .common import API_VERSION, GROUP, VERSION, ApiModel, Condition
+from .okr import (
+    KEY_RESULT_KIND,
+    OBJECTIVE_KIND,
+    Direction,
+    KeyResult,
+    KeyResultSpec,
+    KeyResultStatus,
+    Objective,
+    ObjectiveSpec,
+    ObjectiveStatus,
+    ObjectiveType,
+    PaceState,
+    SLOField,
+)
+from .slo import KIND as SLO_KIND
+from .slo import (
+    ServiceLevelObjective,
+    ServiceLevelObjectiveSpec,
+    ServiceLevelObjectiveStatus,
+    SLOState,
+)
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """How one kind is named in the API and on the command line."""
+
+    kind: str
+    plural: str
+    singular: str
+    short_names: tuple[str, ...]
+    model: type[ApiModel]
+
+
+KINDS: dict[str, KindInfo] = {
+    info.kind: info
+    for info in (
+        KindInfo(OBJECTIVE_KIND, "objectives", "objective", ("obj",), Objective),
+        KindInfo(KEY_RESULT_KIND, "keyresults", "keyresult", ("kr",), KeyResult),
+        KindInfo(SLO_KIND, "servicelevelobjectives", "servicelevelobjective", ("slo",), ServiceLevelObjective),
+    )
+}
+
+__all__ = [
+    "API_VERSION",
+    "GROUP",
+    "KEY_RESULT_KIND",
+    "KINDS",
+    "OBJECTIVE_KIND",
+    "SLO_KIND",
+    "VERSION",
+    "Condition",
+    "Direction",
+    "KeyResult",
+    "KeyResultSpec",
+    "KeyResultStatus",
+    "KindInfo",
+    "Objective",
+    "ObjectiveSpec",
+    "ObjectiveStatus",
+    "ObjectiveType",
+    "PaceState",
+    "SLOField",
+    "SLOState",
+    "ServiceLevelObjective",
+    "ServiceLevelObjectiveSpec",
+    "ServiceLevelObjectiveStatus",
+]

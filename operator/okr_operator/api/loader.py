@@ -1,0 +1,215 @@
+"""Read okr.dev manifests from files, directories or stdin and validate them with the API models.
+
+Every problem is reported as one line, ``file:doc-index: kind/name: field: message``, never as a
+traceback: this is what ``okrctl validate`` prints and what ``okrctl generate`` refuses to go past.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from . import API_VERSION, GROUP, KINDS, ApiModel
+from .okr import KeyResult
+
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one document."""
+
+    source: str
+    index: int
+    subject: str
+    field: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.index}"
+        prefix = "" if self.severity == "error" else f"{self.severity}: "
+        subject = f" {self.subject}:" if self.subject else ""
+        fld = f" {self.field}:" if self.field else ""
+        return f"{where}:{subject}{fld} {prefix}{self.message}"
+
+
+@dataclass
+class Document:
+    """One YAML document: where it came from, its raw content and, when valid, its model."""
+
+    source: str
+    index: int
+    raw: Any
+    model: ApiModel | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def subject(self) -> str:
+        if not isinstance(self.raw, dict):
+            return ""
+        kind = self.raw.get("kind") or "?"
+        meta = self.raw.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        return f"{kind}/{name or '?'}"
+
+
+@dataclass
+class ManifestSet:
+    """Everything read from the given paths."""
+
+    documents: list[Document] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def models(self) -> list[ApiModel]:
+        return [d.model for d in self.documents if d.model is not None]
+
+    def of_kind(self, kind: str) -> list[Any]:
+        return [m for m in self.models if m.kind == kind]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def _files(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+    """(display name, text or None when unreadable) for each file; directories are walked sorted."""
+    for raw in paths:
+        if raw == "-":
+            yield "<stdin>", sys.stdin.read()
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            children = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES)
+            if not children:
+                yield str(path), None
+            for child in children:
+                yield str(child), child.read_text(encoding="utf-8")
+        elif path.is_file():
+            yield str(path), path.read_text(encoding="utf-8")
+        else:
+            yield str(path), None
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("function-after", "function-before", "function-plain"):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _problems_of(doc: Document, error: ValidationError) -> list[Problem]:
+    problems = []
+    for err in error.errors():
+        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and "[" in x and "]" in x))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        path = _field_path(loc)
+        # Cross-field rules name their field at the start of the message: "target: baseline and ...".
+        head, sep, rest = message.partition(": ")
+        if sep and " " not in head and head[:1].isalpha():
+            path = f"{path}.{head}" if path else head
+            message = rest
+        if err["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; `kubectl explain` lists the fields)"
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        problems.append(Problem(doc.source, doc.index, doc.subject, path, message))
+    return problems
+
+
+def _validate(doc: Document) -> None:
+    raw = doc.raw
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        doc.problems.append(Problem(doc.source, doc.index, "", "", "a manifest must be a YAML mapping"))
+        return
+    api_version, kind = raw.get("apiVersion"), raw.get("kind")
+    if not isinstance(api_version, str) or not api_version.startswith(f"{GROUP}/"):
+        doc.problems.append(
+            Problem(doc.source, doc.index, doc.subject, "", "not an okr.dev object, skipped", "warning")
+        )
+        return
+    if api_version != API_VERSION:
+        doc.problems.append(
+            Problem(doc.source, doc.index, doc.subject, "apiVersion", f"unsupported; use {API_VERSION}")
+        )
+        return
+    info = KINDS.get(kind) if isinstance(kind, str) else None
+    if info is None:
+        doc.problems.append(
+            Problem(
+                doc.source, doc.index, doc.subject, "kind", f"unknown kind; use one of {', '.join(KINDS)}"
+            )
+        )
+        return
+    try:
+        doc.model = info.model.model_validate(raw)
+    except ValidationError as exc:
+        doc.problems.extend(_problems_of(doc, exc))
+
+
+def load_manifests(paths: Iterable[str], *, default_namespace: str = "default") -> ManifestSet:
+    """Read, parse and validate every document; objects without a namespace get ``default_namespace``."""
+    result = ManifestSet()
+    for source, text in _files(paths):
+        if text is None:
+            result.problems.append(Problem(source, 0, "", "", "no such file, or no YAML files in directory"))
+            continue
+        index = 0
+        try:
+            for index, raw in enumerate(yaml.safe_load_all(text)):  # noqa: B007 - index used on error
+                if raw is None:
+                    continue
+                doc = Document(source, index, raw)
+                _validate(doc)
+                if doc.model is not None and not doc.model.metadata.namespace:  # type: ignore[attr-defined]
+                    doc.model.metadata.namespace = default_namespace  # type: ignore[attr-defined]
+                result.documents.append(doc)
+                result.problems.extend(doc.problems)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            result.problems.append(Problem(source, index, "", "", f"invalid YAML{line}: {problem}"))
+    result.problems.extend(_reference_warnings(result))
+    return result
+
+
+def _reference_warnings(manifests: ManifestSet) -> list[Problem]:
+    """Key results pointing at objectives or SLOs that are not among the given files (a warning)."""
+    present = {(m.kind, m.metadata.namespace, m.metadata.name) for m in manifests.models}  # type: ignore[attr-defined]
+    warnings = []
+    for doc in manifests.documents:
+        kr = doc.model
+        if not isinstance(kr, KeyResult):
+            continue
+        ns = kr.metadata.namespace
+        wanted = [("Objective", kr.spec.objective_ref.name, "spec.objectiveRef.name")]
+        if kr.spec.source.slo is not None:
+            wanted.append(("ServiceLevelObjective", kr.spec.source.slo.name, "spec.source.slo.name"))
+        for kind, name, path in wanted:
+            if (kind, ns, name) not in present:
+                warnings.append(
+                    Problem(
+                        doc.source,
+                        doc.index,
+                        doc.subject,
+                        path,
+                        f"{kind} {ns}/{name} is not in the given files (it must exist in the cluster)",
+                        "warning",
+                    )
+                )
+    return warnings

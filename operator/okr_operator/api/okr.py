@@ -1,0 +1,322 @@
+"""Objective (short name ``obj``) and KeyResult (short name ``kr``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from .common import (
+    API_VERSION,
+    ApiModel,
+    Condition,
+    CrossFieldRule,
+    LocalObjectReference,
+    ObjectMeta,
+    StatusModel,
+)
+from .promql import check_syntax
+
+OBJECTIVE_KIND = "Objective"
+OBJECTIVE_PLURAL = "objectives"
+KEY_RESULT_KIND = "KeyResult"
+KEY_RESULT_PLURAL = "keyresults"
+
+# 2026 (year), 2026-Q4 (quarter), 2026-11 (month) or 2026-10-01/2026-12-31 (dates, end inclusive).
+PERIOD_PATTERN = (
+    r"^[0-9]{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+    r"|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])/[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+)
+PERIOD_DESCRIPTION = (
+    "OKR period: a quarter (2026-Q4), a month (2026-11), a year (2026) or an ISO 8601 date "
+    "interval start/end with the end day included (2026-10-01/2026-12-31)."
+)
+
+
+def _period_end_after_start(period: str | None) -> bool:
+    if not period or "/" not in period:
+        return True
+    start, end = period.split("/")
+    return end >= start
+
+
+PERIOD_RULE = CrossFieldRule(
+    cel="!has(self.period) || !self.period.contains('/') || "
+    "self.period.split('/')[1] >= self.period.split('/')[0]",
+    message="period end must not be before its start (start/end, end day included)",
+    check=lambda spec: _period_end_after_start(spec.period),
+    field=".period",
+)
+
+
+class ObjectiveType(StrEnum):
+    COMMITTED = "committed"
+    ASPIRATIONAL = "aspirational"
+
+
+class PaceState(StrEnum):
+    ON_TRACK = "OnTrack"
+    AT_RISK = "AtRisk"
+    OFF_TRACK = "OffTrack"
+    ACHIEVED = "Achieved"
+    MISSED = "Missed"
+    UNKNOWN = "Unknown"
+
+
+class ObjectiveReference(ApiModel):
+    """A parent objective, possibly in another namespace (alignment is listed, no data is copied)."""
+
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253, description="Name.")
+    namespace: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        max_length=63,
+        description="Namespace; defaults to the objective's own.",
+    )
+
+
+class ObjectiveSpec(ApiModel):
+    """A qualitative goal for a period, measured by its key results."""
+
+    title: str = Field(min_length=1, max_length=256, description="Short statement of the goal.")
+    owner: str = Field("", max_length=256, description="Team or person accountable.")
+    period: str = Field(pattern=PERIOD_PATTERN, description=PERIOD_DESCRIPTION)
+    type: ObjectiveType = Field(
+        ObjectiveType.COMMITTED,
+        description="committed (expected pace = elapsed share of the period) or aspirational (70% of that).",
+    )
+    parent_ref: ObjectiveReference | None = Field(None, description="Objective this one aligns to.")
+    description: str = Field("", max_length=4096, description="Why this matters.")
+
+    cross_field_rules = (PERIOD_RULE,)
+
+
+class KeyResultCounts(StatusModel):
+    total: int = 0
+    on_track: int = 0
+    at_risk: int = 0
+    off_track: int = 0
+    achieved: int = 0
+    missed: int = 0
+    unknown: int = 0
+
+
+class ObjectiveLink(StatusModel):
+    name: str
+    namespace: str
+
+
+class ObjectiveStatus(StatusModel):
+    progress: float | None = Field(None, description="Weighted progress of the key results, 0..1.")
+    score: float | None = Field(None, description="Progress rounded to 0.01 (OKR grading 0.0-1.0).")
+    expected: float | None = Field(None, description="Progress expected at this point of the period.")
+    state: PaceState | None = Field(None, description="OnTrack, AtRisk, OffTrack, Achieved, Missed, Unknown.")
+    key_results: KeyResultCounts | None = Field(None, description="Key results by state.")
+    children: list[ObjectiveLink] | None = Field(None, description="Objectives aligned to this one.")
+    observed_generation: int | None = None
+    last_evaluated: datetime | None = None
+    conditions: list[Condition] | None = None
+
+
+class Objective(ApiModel):
+    """An objective: the roll-up of its key results over a period."""
+
+    api_version: Literal["okr.dev/v1alpha1"] = Field(API_VERSION, alias="apiVersion")
+    kind: Literal["Objective"] = OBJECTIVE_KIND
+    metadata: ObjectMeta
+    spec: ObjectiveSpec
+    status: ObjectiveStatus | None = None
+
+
+class Direction(StrEnum):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    MAINTAIN = "maintain"
+    BOOLEAN = "boolean"
+
+
+class SLOField(StrEnum):
+    SLI = "sli"
+    ERROR_BUDGET_CONSUMED = "errorBudgetConsumed"
+    ERROR_BUDGET_REMAINING = "errorBudgetRemaining"
+    BURN_RATE_1H = "burnRate1h"
+
+
+class PrometheusSource(ApiModel):
+    query: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="PromQL returning one number, the key result's current value.",
+    )
+
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        check_syntax(value, what="query")
+        return value
+
+
+class SLOSource(ApiModel):
+    name: str = Field(
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        max_length=253,
+        description="ServiceLevelObjective in the same namespace.",
+    )
+    field: SLOField = Field(
+        description="sli (percent), errorBudgetConsumed or errorBudgetRemaining (fractions), burnRate1h."
+    )
+
+
+class CheckIn(ApiModel):
+    date: dt.date | dt.datetime = Field(description="When the value was measured (date or RFC 3339 time).")
+    value: float = Field(description="The measured value (for boolean key results 1 = done, 0 = not).")
+    confidence: float | None = Field(None, ge=0, le=1, description="Owner's confidence 0..1.")
+    note: str = Field("", max_length=1024, description="Free text.")
+
+
+class ManualSource(ApiModel):
+    check_ins: list[CheckIn] = Field(
+        min_length=1, max_length=500, description="Check-ins, oldest first is not required."
+    )
+
+
+class KeyResultSource(ApiModel):
+    """Where the current value comes from. Set exactly one of prometheus, slo or manual."""
+
+    prometheus: PrometheusSource | None = Field(None, description="A PromQL query.")
+    slo: SLOSource | None = Field(None, description="A figure of an SLO's status.")
+    manual: ManualSource | None = Field(None, description="Check-ins written in the manifest.")
+
+    cross_field_rules = (
+        CrossFieldRule(
+            cel="[has(self.prometheus), has(self.slo), has(self.manual)].filter(x, x).size() == 1",
+            message="set exactly one of prometheus, slo or manual",
+            check=lambda s: sum(x is not None for x in (s.prometheus, s.slo, s.manual)) == 1,
+        ),
+    )
+
+    @property
+    def kind(self) -> Literal["prometheus", "slo", "manual"]:
+        if self.prometheus is not None:
+            return "prometheus"
+        return "slo" if self.slo is not None else "manual"
+
+
+def _has_baseline_and_target(spec: KeyResultSpec) -> bool:
+    return spec.direction not in ("increase", "decrease") or (
+        spec.baseline is not None and spec.target is not None
+    )
+
+
+def _points_the_right_way(spec: KeyResultSpec) -> bool:
+    if spec.baseline is None or spec.target is None:
+        return True
+    if spec.direction == "increase":
+        return spec.target > spec.baseline
+    if spec.direction == "decrease":
+        return spec.target < spec.baseline
+    return True
+
+
+def _has_bound(spec: KeyResultSpec) -> bool:
+    return spec.direction != "maintain" or spec.minimum is not None or spec.maximum is not None
+
+
+def _bounds_ordered(spec: KeyResultSpec) -> bool:
+    return spec.minimum is None or spec.maximum is None or spec.minimum <= spec.maximum
+
+
+class KeyResultSpec(ApiModel):
+    """A measurable result; its progress rolls up into the objective."""
+
+    objective_ref: LocalObjectReference = Field(description="Objective in the same namespace.")
+    description: str = Field(min_length=1, max_length=1024, description="What is measured.")
+    direction: Direction = Field(
+        Direction.INCREASE,
+        description="increase or decrease from baseline to target, maintain within min/max, or boolean.",
+    )
+    baseline: float | None = Field(None, description="Value at the start of the period.")
+    target: float | None = Field(None, description="Value that means done.")
+    minimum: float | None = Field(None, alias="min", description="Lowest acceptable value (maintain).")
+    maximum: float | None = Field(None, alias="max", description="Highest acceptable value (maintain).")
+    unit: str = Field("", max_length=32, description="Unit shown with values, e.g. %, ms, minutes.")
+    weight: float = Field(1, ge=0, le=1000, description="Weight in the objective's roll-up.")
+    source: KeyResultSource = Field(description="Where the current value comes from.")
+    period: str | None = Field(
+        None, pattern=PERIOD_PATTERN, description="Overrides the objective's period. " + PERIOD_DESCRIPTION
+    )
+
+    cross_field_rules = (
+        CrossFieldRule(
+            cel="!(self.direction in ['increase', 'decrease']) || (has(self.baseline) && has(self.target))",
+            message="increase and decrease key results need both baseline and target",
+            check=_has_baseline_and_target,
+            field=".target",
+        ),
+        CrossFieldRule(
+            cel="!has(self.baseline) || !has(self.target) || self.baseline != self.target",
+            message="baseline and target must differ",
+            check=lambda s: s.baseline is None or s.target is None or s.baseline != s.target,
+            field=".target",
+        ),
+        CrossFieldRule(
+            cel="!has(self.baseline) || !has(self.target) || "
+            "(self.direction != 'increase' || self.target > self.baseline) && "
+            "(self.direction != 'decrease' || self.target < self.baseline)",
+            message="target must be above baseline for increase and below it for decrease",
+            check=_points_the_right_way,
+            field=".direction",
+        ),
+        CrossFieldRule(
+            cel="self.direction != 'maintain' || has(self.min) || has(self.max)",
+            message="maintain key results need min, max or both",
+            check=_has_bound,
+            field=".min",
+        ),
+        CrossFieldRule(
+            cel="!has(self.min) || !has(self.max) || self.min <= self.max",
+            message="min must not be greater than max",
+            check=_bounds_ordered,
+            field=".min",
+        ),
+        PERIOD_RULE,
+    )
+
+
+class Forecast(StatusModel):
+    value: float | None = Field(None, description="Value expected at the end of the period (linear trend).")
+    progress: float | None = Field(None, description="Progress that value gives.")
+
+
+class HistoryPoint(StatusModel):
+    time: datetime
+    value: float
+
+
+class KeyResultStatus(StatusModel):
+    current: float | None = Field(None, description="Current value.")
+    progress: float | None = Field(None, description="Progress 0..1.")
+    score: float | None = Field(None, description="Progress rounded to 0.01.")
+    expected: float | None = Field(None, description="Progress expected at this point of the period.")
+    state: PaceState | None = Field(None, description="OnTrack, AtRisk, OffTrack, Achieved, Missed, Unknown.")
+    forecast: Forecast | None = Field(None, description="Linear forecast to the end of the period.")
+    confidence: float | None = Field(None, description="Confidence of the latest check-in.")
+    history: list[HistoryPoint] | None = Field(
+        None, max_length=26, description="Recent values (bounded) used for the forecast."
+    )
+    observed_generation: int | None = None
+    last_evaluated: datetime | None = None
+    conditions: list[Condition] | None = None
+
+
+class KeyResult(ApiModel):
+    """A key result of an objective."""
+
+    api_version: Literal["okr.dev/v1alpha1"] = Field(API_VERSION, alias="apiVersion")
+    kind: Literal["KeyResult"] = KEY_RESULT_KIND
+    metadata: ObjectMeta
+    spec: KeyResultSpec
+    status: KeyResultStatus | None = None

@@ -1,0 +1,342 @@
+"""ServiceLevelObjective (short name ``slo``): an SLI in PromQL, a target and a window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from .common import (
+    API_VERSION,
+    DURATION_PATTERN,
+    SAFE_VALUE_PATTERN,
+    ApiModel,
+    Condition,
+    CrossFieldRule,
+    Duration,
+    Labels,
+    ObjectMeta,
+    cel_duration_seconds,
+    StatusModel,
+    parse_duration,
+)
+from .promql import (
+    check_label_matchers,
+    check_metric_name,
+    check_vector_selector,
+    check_windowed,
+)
+
+KIND = "ServiceLevelObjective"
+MAX_NAME_LENGTH = 58
+PLURAL = "servicelevelobjectives"
+
+# Rolling windows (a duration) or calendar windows (month, quarter).
+WINDOW_PATTERN = r"^([1-9][0-9]{0,3}(h|d|w)|month|quarter)$"
+CALENDAR_WINDOWS = ("month", "quarter")
+
+
+class RatioIndicator(ApiModel):
+    """Errors (or good events) over all events, as two PromQL expressions using ``[{{window}}]``."""
+
+    errors: str | None = Field(
+        None,
+        max_length=4096,
+        description='PromQL for the rate of bad events over [{{window}}], e.g. '
+        'sum(rate(http_requests_total{service="checkout",code=~"5.."}[{{window}}])). Set errors or good.',
+    )
+    good: str | None = Field(
+        None,
+        max_length=4096,
+        description="PromQL for the rate of good events over [{{window}}]. Set errors or good.",
+    )
+    total: str = Field(
+        max_length=4096,
+        description='PromQL for the rate of all events over [{{window}}], e.g. '
+        'sum(rate(http_requests_total{service="checkout"}[{{window}}])).',
+    )
+
+    cross_field_rules = (
+        CrossFieldRule(
+            cel="has(self.errors) != has(self.good)",
+            message="set exactly one of errors or good",
+            check=lambda r: (r.errors is None) != (r.good is None),
+        ),
+    )
+
+    @field_validator("errors", "good", "total")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_windowed(value, what="the expression")
+        return value
+
+
+class LatencyIndicator(ApiModel):
+    """Share of requests slower than a threshold, from a Prometheus histogram."""
+
+    histogram: str = Field(
+        max_length=200,
+        description="Histogram metric name without the _bucket suffix, e.g. http_request_duration_seconds.",
+    )
+    threshold: float = Field(
+        gt=0,
+        description="Latency threshold in the histogram's unit (usually seconds); a bucket with this "
+        "le value must exist, e.g. 0.3.",
+    )
+    selector: str = Field(
+        "",
+        max_length=1024,
+        description='Label matchers selecting the service\'s series, e.g. service="checkout".',
+    )
+
+    @field_validator("histogram")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        check_metric_name(value, what="histogram")
+        if value.endswith(("_bucket", "_count", "_sum")):
+            raise ValueError(
+                f"histogram {value!r}: give the metric name without _bucket/_count/_sum, "
+                f"e.g. {value.rsplit('_', 1)[0]}"
+            )
+        return value
+
+    @field_validator("selector")
+    @classmethod
+    def _matchers(cls, value: str) -> str:
+        if value:
+            check_label_matchers(value, what="selector")
+        return value
+
+
+class BoolGaugeIndicator(ApiModel):
+    """A 0/1 gauge sampled over time (e.g. probe_success): the SLI is the share of samples equal to 1."""
+
+    metric: str = Field(
+        max_length=1024,
+        description='Series selector of a gauge that is 1 when good and 0 when bad, e.g. '
+        'probe_success{job="blackbox",instance="https://checkout.example.com"}.',
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        check_vector_selector(value, what="metric")
+        return value
+
+
+class Indicator(ApiModel):
+    """How good and bad events are counted. Set exactly one of ratio, latency or boolGauge."""
+
+    ratio: RatioIndicator | None = Field(None, description="Errors (or good) over total, in PromQL.")
+    latency: LatencyIndicator | None = Field(None, description="Requests slower than a threshold.")
+    bool_gauge: BoolGaugeIndicator | None = Field(None, description="Share of time a 0/1 gauge is 1.")
+
+    cross_field_rules = (
+        CrossFieldRule(
+            cel="[has(self.ratio), has(self.latency), has(self.boolGauge)].filter(x, x).size() == 1",
+            message="set exactly one of ratio, latency or boolGauge",
+            check=lambda i: sum(x is not None for x in (i.ratio, i.latency, i.bool_gauge)) == 1,
+        ),
+    )
+
+    @property
+    def kind(self) -> Literal["ratio", "latency", "boolGauge"]:
+        if self.ratio is not None:
+            return "ratio"
+        if self.latency is not None:
+            return "latency"
+        return "boolGauge"
+
+
+class Severity(StrEnum):
+    PAGE = "page"
+    TICKET = "ticket"
+
+
+class BurnRateWindow(ApiModel):
+    """One multiwindow burn-rate condition: alert when both windows burn faster than burnRate."""
+
+    severity: Severity = Field(description="page or ticket.")
+    long: Duration = Field(description="Long window, e.g. 1h.")
+    short: Duration = Field(description="Short window that makes the alert reset quickly, e.g. 5m.")
+    burn_rate: float = Field(gt=0, le=10000, description="Burn-rate factor, e.g. 14.4.")
+
+    cross_field_rules = (
+        CrossFieldRule(
+            cel=f"{cel_duration_seconds('self.short')} < {cel_duration_seconds('self.long')}",
+            message="short must be shorter than long",
+            check=lambda w: parse_duration(w.short) < parse_duration(w.long),
+            field=".short",
+        ),
+    )
+
+
+class SeverityRouting(ApiModel):
+    """Settings of the page or the ticket alert."""
+
+    enabled: bool = Field(True, description="Whether this alert is generated.")
+    labels: Labels = Field(
+        default_factory=dict, description="Extra labels, e.g. for Alertmanager routing."
+    )
+
+
+class Alerting(ApiModel):
+    """Multiwindow multi-burn-rate alerts (SRE workbook) generated into the PrometheusRule."""
+
+    enabled: bool = Field(True, description="Generate page, ticket and no-data alerts.")
+    runbook_url: str | None = Field(
+        None,
+        max_length=2048,
+        pattern=r"^https?://[^\s{}\"'<>`]+$",
+        description="Runbook linked from every alert (annotation runbook_url).",
+    )
+    labels: Labels = Field(default_factory=dict, description="Labels added to every alert.")
+    annotations: dict[str, Annotated[str, Field(max_length=4096)]] = Field(
+        default_factory=dict,
+        description="Annotations added to every alert. Text is shown literally (not as a template).",
+    )
+    page: SeverityRouting = Field(default_factory=SeverityRouting, description="The page alert.")
+    ticket: SeverityRouting = Field(default_factory=SeverityRouting, description="The ticket alert.")
+    no_data_for: Duration = Field(
+        "10m", description="Fire the no-data alert when the SLI has had no series for this long."
+    )
+    burn_rate_windows: list[BurnRateWindow] | None = Field(
+        None,
+        max_length=8,
+        description="Override the burn-rate conditions. Default: page 1h/5m x14.4 and 6h/30m x6, "
+        "ticket 1d/2h x3 and 3d/6h x1, scaled to the SLO window.",
+    )
+
+
+class Gate(ApiModel):
+    """Canary gate: an Argo Rollouts AnalysisTemplate named <slo>-gate."""
+
+    enabled: bool = Field(False, description="Generate the AnalysisTemplate.")
+    max_burn_rate: float = Field(
+        2, gt=0, le=1000, description="Fail the canary when its burn rate over window exceeds this."
+    )
+    window: Duration = Field("5m", description="Window of the canary burn rate.")
+    min_budget_remaining: float = Field(
+        0,
+        ge=0,
+        lt=1,
+        description="Fail (freeze rollouts) when the SLO's remaining error budget, as a fraction, is "
+        "below this. 0 fails only when the budget is exhausted.",
+    )
+    interval: Duration = Field("1m", description="Time between measurements.")
+    count: int = Field(5, ge=1, le=1000, description="Number of measurements.")
+    failure_limit: int = Field(0, ge=0, le=1000, description="Failed measurements tolerated.")
+    inconclusive_limit: int = Field(
+        0, ge=0, le=1000, description="Inconclusive measurements (no traffic) tolerated before pausing."
+    )
+    consecutive_error_limit: int = Field(
+        4, ge=0, le=1000, description="Consecutive query errors tolerated."
+    )
+
+
+class ServiceLevelObjectiveSpec(ApiModel):
+    """What the service promises: the share of good events over a window."""
+
+    service: str = Field(
+        max_length=127,
+        pattern=SAFE_VALUE_PATTERN,
+        description="Service this SLO is about (label service on generated alerts).",
+    )
+    description: str = Field("", max_length=1024, description="What users experience when this is met.")
+    target: float = Field(
+        gt=0, lt=100, description="Target in percent of good events, e.g. 99.9. Must be below 100."
+    )
+    window: str = Field(
+        "28d",
+        pattern=WINDOW_PATTERN,
+        description="Compliance window: rolling (e.g. 28d, 30d, 4w) or calendar (month, quarter).",
+    )
+    indicator: Indicator = Field(description="How good and bad events are counted.")
+    alerting: Alerting = Field(default_factory=Alerting, description="Burn-rate alerts.")
+    gate: Gate = Field(default_factory=Gate, description="Argo Rollouts canary gate.")
+
+    @property
+    def is_calendar(self) -> bool:
+        return self.window in CALENDAR_WINDOWS
+
+
+class ErrorBudget(StatusModel):
+    total: float | None = Field(None, description="Allowed share of bad events in percent (100 - target).")
+    consumed: float | None = Field(None, description="Fraction of the budget used (1 = all of it).")
+    remaining: float | None = Field(
+        None, description="Fraction of the budget left (1 - consumed; negative when overspent)."
+    )
+
+
+class GeneratedObjects(StatusModel):
+    prometheus_rule: str | None = Field(None, description="Name of the generated PrometheusRule.")
+    analysis_template: str | None = Field(None, description="Name of the generated AnalysisTemplate.")
+
+
+class SLOState(StrEnum):
+    HEALTHY = "Healthy"
+    WARNING = "Warning"
+    CRITICAL = "Critical"
+    EXHAUSTED = "Exhausted"
+    UNKNOWN = "Unknown"
+
+
+class ServiceLevelObjectiveStatus(StatusModel):
+    sli: float | None = Field(None, description="Good events in percent over the window.")
+    error_budget: ErrorBudget | None = Field(None, description="Error budget over the window.")
+    burn_rates: dict[str, float] | None = Field(
+        None, description="Burn rate per alerting window (1 = spending exactly the budget)."
+    )
+    time_to_exhaustion: str | None = Field(
+        None, description="At the 1h burn rate, time until the budget is gone (e.g. 3d4h)."
+    )
+    state: SLOState | None = Field(None, description="Healthy, Warning, Critical, Exhausted or Unknown.")
+    alerts: list[str] | None = Field(None, description="Burn-rate alerts whose condition holds now.")
+    generated: GeneratedObjects | None = Field(None, description="Objects generated for this SLO.")
+    observed_generation: int | None = Field(None, description="Generation the status was computed for.")
+    last_evaluated: datetime | None = Field(None, description="When the status was last computed.")
+    conditions: list[Condition] | None = Field(None, description="Ready, Valid, RulesSynced, MetricsAvailable.")
+
+
+class ServiceLevelObjective(ApiModel):
+    """A service level objective; the operator generates alerts, a canary gate and status from it."""
+
+    api_version: Literal["okr.dev/v1alpha1"] = Field(API_VERSION, alias="apiVersion")
+    kind: Literal["ServiceLevelObjective"] = KIND
+    metadata: ObjectMeta
+    spec: ServiceLevelObjectiveSpec
+    status: ServiceLevelObjectiveStatus | None = None
+
+    cross_field_rules = (
+        CrossFieldRule(
+            cel=f"size(self.metadata.name) <= {MAX_NAME_LENGTH}",
+            message=f"metadata.name: SLO names are at most {MAX_NAME_LENGTH} characters: the generated "
+            "PrometheusRule and AnalysisTemplate append -slo and -gate, and the name is a label value",
+            check=lambda slo: len(slo.metadata.name) <= MAX_NAME_LENGTH,
+        ),
+    )
+
+
+# The CRD schema needs these as plain patterns too.
+__all__ = [
+    "CALENDAR_WINDOWS",
+    "DURATION_PATTERN",
+    "KIND",
+    "PLURAL",
+    "Alerting",
+    "BoolGaugeIndicator",
+    "BurnRateWindow",
+    "ErrorBudget",
+    "Gate",
+    "Indicator",
+    "LatencyIndicator",
+    "RatioIndicator",
+    "SLOState",
+    "ServiceLevelObjective",
+    "ServiceLevelObjectiveSpec",
+    "ServiceLevelObjectiveStatus",
+    "Severity",
+]

@@ -1,0 +1,167 @@
+"""Render one prometheus-operator PrometheusRule per SLO: 2 recording rules and up to 3 alerts.
+
+Rules per SLO (availability SLO with both alerts): 5, against Sloth's 17 and Pyrra's 13-15, with the
+same page/ticket conditions. The windows of each condition are derived from the two recorded 5m rates
+(see ``expressions``), so no rule reads days of raw series.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api.common import GROUP
+from ..api.slo import ServiceLevelObjective, Severity
+from .budget import budget_fraction
+from .expressions import (
+    ERRORS_RECORD,
+    TOTAL_RECORD,
+    identity_selector,
+    raw_errors,
+    raw_total,
+    recorded_ratio,
+)
+from .windows import BASE_WINDOW, BurnRateCondition, burn_rate_conditions
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "okr-operator"}
+BURN_ALERT = "SLOErrorBudgetBurn"
+ABSENT_ALERT = "SLOMetricsAbsent"
+
+
+def number(value: float) -> str:
+    """A float as PromQL/YAML text without binary noise (0.0144, not 0.014400000000000001)."""
+    return format(value, ".12g")
+
+
+def literal_text(text: str) -> str:
+    """User text for an alert annotation: Prometheus expands annotations as Go templates, so ``{{`` in
+    user text would be executed (or break rule loading); print it literally instead."""
+    return text.replace("{{", '{{ "{{" }}')
+
+
+def prometheus_rule_name(slo_name: str) -> str:
+    return f"{slo_name}-slo"
+
+
+def owner_reference(kind: str, name: str, uid: str | None) -> list[dict[str, Any]]:
+    """ownerReferences so that deleting the SLO garbage-collects what was generated for it."""
+    if not uid:
+        return []
+    return [
+        {
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": kind,
+            "name": name,
+            "uid": uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+
+
+def generated_metadata(
+    name: str, namespace: str, owner_kind: str, owner_name: str, owner_uid: str | None, labels: dict[str, str]
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "labels": {**labels, **MANAGED_BY, f"{GROUP}/owner": owner_name},
+    }
+    owners = owner_reference(owner_kind, owner_name, owner_uid)
+    if owners:
+        meta["ownerReferences"] = owners
+    return meta
+
+
+def _condition_expr(condition: BurnRateCondition, selector: str, budget: float) -> str:
+    threshold = number(condition.factor * budget)
+    return (
+        f"(\n  {recorded_ratio(condition.long, selector)} > {threshold}\n"
+        f"  and\n  {recorded_ratio(condition.short, selector)} > {threshold}\n)"
+    )
+
+
+def _describe(conditions: list[BurnRateCondition]) -> str:
+    return "; ".join(f"over {c.long} and {c.short} above {number(c.factor)}x" for c in conditions)
+
+
+def slo_rule_groups(slo: ServiceLevelObjective) -> list[dict[str, Any]]:
+    """The ``spec.groups`` of the SLO's PrometheusRule (also usable as a plain Prometheus rule file)."""
+    spec = slo.spec
+    name, namespace = slo.metadata.name, slo.metadata.namespace or "default"
+    identity = {"slo": name, "namespace": namespace, "service": spec.service}
+    selector = identity_selector(name, namespace)
+    budget = budget_fraction(spec.target)
+    rules: list[dict[str, Any]] = [
+        {"record": ERRORS_RECORD, "expr": raw_errors(spec, BASE_WINDOW), "labels": dict(identity)},
+        {"record": TOTAL_RECORD, "expr": raw_total(spec, BASE_WINDOW), "labels": dict(identity)},
+    ]
+    alerting = spec.alerting
+    if alerting.enabled:
+        common_annotations = {k: literal_text(v) for k, v in sorted(alerting.annotations.items())}
+        if alerting.runbook_url:
+            common_annotations["runbook_url"] = alerting.runbook_url
+        conditions = burn_rate_conditions(spec)
+        for severity, routing in ((Severity.PAGE, alerting.page), (Severity.TICKET, alerting.ticket)):
+            chosen = [c for c in conditions if c.severity == severity]
+            if not routing.enabled or not chosen:
+                continue
+            rules.append(
+                {
+                    "alert": BURN_ALERT,
+                    "expr": "\nor\n".join(_condition_expr(c, selector, budget) for c in chosen),
+                    "labels": {
+                        **alerting.labels,
+                        **routing.labels,
+                        "severity": str(severity),
+                        "service": spec.service,
+                    },
+                    "annotations": {
+                        "summary": literal_text(
+                            f"SLO {namespace}/{name} ({spec.service}, {number(spec.target)}% over "
+                            f"{spec.window}) is burning its error budget too fast"
+                        ),
+                        "description": literal_text(f"Error budget burn {_describe(chosen)}. ")
+                        + "Error ratio now: {{ $value | humanizePercentage }} "
+                        + f"(budget {number(100 * budget)}%).",
+                        **common_annotations,
+                    },
+                }
+            )
+        rules.append(
+            {
+                "alert": ABSENT_ALERT,
+                "expr": f"absent({TOTAL_RECORD}{selector})",
+                "for": alerting.no_data_for,
+                "labels": {**alerting.labels, "severity": "ticket", "service": spec.service},
+                "annotations": {
+                    "summary": literal_text(f"SLO {namespace}/{name} has no SLI data"),
+                    "description": literal_text(
+                        f"No events measured for SLO {namespace}/{name} for {alerting.no_data_for}: the "
+                        "indicator's series are missing or the service gets no traffic."
+                    ),
+                    **common_annotations,
+                },
+            }
+        )
+    return [{"name": f"okr-slo-{namespace}-{name}", "rules": rules}]
+
+
+def render_prometheus_rule(slo: ServiceLevelObjective, *, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """The PrometheusRule object generated for ``slo``.
+
+    ``labels`` are the extra labels a Prometheus ``ruleSelector`` needs (e.g. ``release: kube-prometheus-stack``).
+    """
+    namespace = slo.metadata.namespace or "default"
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": generated_metadata(
+            prometheus_rule_name(slo.metadata.name),
+            namespace,
+            slo.kind,
+            slo.metadata.name,
+            slo.metadata.uid,
+            labels or {},
+        ),
+        "spec": {"groups": slo_rule_groups(slo)},
+    }
