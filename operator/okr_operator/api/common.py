@@ -39,9 +39,7 @@ def parse_duration(value: str) -> int:
     """Seconds in a single-unit duration such as ``5m`` or ``28d``; ValueError names the accepted form."""
     match = _DURATION_RE.match(value)
     if not match:
-        raise ValueError(
-            f"duration {value!r}: use a whole number and one unit of s, m, h, d or w, e.g. 5m, 1h, 28d"
-        )
+        raise ValueError(f"duration {value!r}: use a whole number and one unit of s, m, h, d or w, e.g. 5m, 1h, 28d")
     return int(value[:-1]) * _UNIT_SECONDS[value[-1]]
 
 
@@ -143,9 +141,7 @@ class Condition(StatusModel):
     status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
     reason: str = Field(description="A CamelCase word saying why, e.g. PrometheusUnreachable.")
     message: str = Field("", description="Human-readable detail: what is wrong and how to fix it.")
-    last_transition_time: datetime | None = Field(
-        None, description="When the status last changed (RFC 3339)."
-    )
+    last_transition_time: datetime | None = Field(None, description="When the status last changed (RFC 3339).")
     observed_generation: int | None = Field(
         None, description="The metadata.generation this condition was computed for."
     )

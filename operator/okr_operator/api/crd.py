@@ -77,7 +77,7 @@ def _structural(schema: Schema, defs: Schema) -> Schema:
     out: Schema = {}
     rules: list[dict[str, str]] = list(schema.get("x-kubernetes-validations", []))
     for key, value in schema.items():
-        if key in _DROP or key in ("x-kubernetes-validations", "default") and value is None:
+        if key in _DROP or (key in ("x-kubernetes-validations", "default") and value is None):
             continue
         if key == "exclusiveMinimum":
             out["minimum"], out["exclusiveMinimum"] = value, True
@@ -90,9 +90,7 @@ def _structural(schema: Schema, defs: Schema) -> Schema:
         elif key == "patternProperties":
             ((pattern, sub),) = value.items()
             out["additionalProperties"] = _structural(sub, defs)
-            rules.append(
-                {"rule": f"self.all(k, k.matches('{pattern}'))", "message": f"keys must match {pattern}"}
-            )
+            rules.append({"rule": f"self.all(k, k.matches('{pattern}'))", "message": f"keys must match {pattern}"})
         elif key == "x-kubernetes-validations":
             pass
         else:

@@ -150,9 +150,7 @@ def _validate(doc: Document) -> None:
     info = KINDS.get(kind) if isinstance(kind, str) else None
     if info is None:
         doc.problems.append(
-            Problem(
-                doc.source, doc.index, doc.subject, "kind", f"unknown kind; use one of {', '.join(KINDS)}"
-            )
+            Problem(doc.source, doc.index, doc.subject, "kind", f"unknown kind; use one of {', '.join(KINDS)}")
         )
         return
     try:
@@ -170,7 +168,7 @@ def load_manifests(paths: Iterable[str], *, default_namespace: str = "default") 
             continue
         index = 0
         try:
-            for index, raw in enumerate(yaml.safe_load_all(text)):  # noqa: B007 - index used on error
+            for index, raw in enumerate(yaml.safe_load_all(text)):
                 if raw is None:
                     continue
                 doc = Document(source, index, raw)

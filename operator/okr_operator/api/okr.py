@@ -44,8 +44,7 @@ def _period_end_after_start(period: str | None) -> bool:
 
 
 PERIOD_RULE = CrossFieldRule(
-    cel="!has(self.period) || !self.period.contains('/') || "
-    "self.period.split('/')[1] >= self.period.split('/')[0]",
+    cel="!has(self.period) || !self.period.contains('/') || self.period.split('/')[1] >= self.period.split('/')[0]",
     message="period end must not be before its start (start/end, end day included)",
     check=lambda spec: _period_end_after_start(spec.period),
     field=".period",
@@ -206,9 +205,7 @@ class KeyResultSource(ApiModel):
 
 
 def _has_baseline_and_target(spec: KeyResultSpec) -> bool:
-    return spec.direction not in ("increase", "decrease") or (
-        spec.baseline is not None and spec.target is not None
-    )
+    return spec.direction not in ("increase", "decrease") or (spec.baseline is not None and spec.target is not None)
 
 
 def _points_the_right_way(spec: KeyResultSpec) -> bool:

@@ -42,7 +42,7 @@ def check_vector_selector(expr: str, *, what: str) -> None:
     check_syntax(expr, what=what)
     parsed = promql_parser.parse(expr)
     if type(parsed).__name__ != "VectorSelector":
-        raise PromQLError(f"{what} must be a series selector like probe_success{{job=\"web\"}}, got: {expr}")
+        raise PromQLError(f'{what} must be a series selector like probe_success{{job="web"}}, got: {expr}')
 
 
 def check_metric_name(name: str, *, what: str) -> None:

@@ -18,8 +18,8 @@ from .common import (
     Duration,
     Labels,
     ObjectMeta,
-    cel_duration_seconds,
     StatusModel,
+    cel_duration_seconds,
     parse_duration,
 )
 from .promql import (
@@ -44,7 +44,7 @@ class RatioIndicator(ApiModel):
     errors: str | None = Field(
         None,
         max_length=4096,
-        description='PromQL for the rate of bad events over [{{window}}], e.g. '
+        description="PromQL for the rate of bad events over [{{window}}], e.g. "
         'sum(rate(http_requests_total{service="checkout",code=~"5.."}[{{window}}])). Set errors or good.',
     )
     good: str | None = Field(
@@ -54,7 +54,7 @@ class RatioIndicator(ApiModel):
     )
     total: str = Field(
         max_length=4096,
-        description='PromQL for the rate of all events over [{{window}}], e.g. '
+        description="PromQL for the rate of all events over [{{window}}], e.g. "
         'sum(rate(http_requests_total{service="checkout"}[{{window}}])).',
     )
 
@@ -98,8 +98,7 @@ class LatencyIndicator(ApiModel):
         check_metric_name(value, what="histogram")
         if value.endswith(("_bucket", "_count", "_sum")):
             raise ValueError(
-                f"histogram {value!r}: give the metric name without _bucket/_count/_sum, "
-                f"e.g. {value.rsplit('_', 1)[0]}"
+                f"histogram {value!r}: give the metric name without _bucket/_count/_sum, e.g. {value.rsplit('_', 1)[0]}"
             )
         return value
 
@@ -116,7 +115,7 @@ class BoolGaugeIndicator(ApiModel):
 
     metric: str = Field(
         max_length=1024,
-        description='Series selector of a gauge that is 1 when good and 0 when bad, e.g. '
+        description="Series selector of a gauge that is 1 when good and 0 when bad, e.g. "
         'probe_success{job="blackbox",instance="https://checkout.example.com"}.',
     )
 
@@ -178,9 +177,7 @@ class SeverityRouting(ApiModel):
     """Settings of the page or the ticket alert."""
 
     enabled: bool = Field(True, description="Whether this alert is generated.")
-    labels: Labels = Field(
-        default_factory=dict, description="Extra labels, e.g. for Alertmanager routing."
-    )
+    labels: Labels = Field(default_factory=dict, description="Extra labels, e.g. for Alertmanager routing.")
 
 
 class Alerting(ApiModel):
@@ -232,9 +229,7 @@ class Gate(ApiModel):
     inconclusive_limit: int = Field(
         0, ge=0, le=1000, description="Inconclusive measurements (no traffic) tolerated before pausing."
     )
-    consecutive_error_limit: int = Field(
-        4, ge=0, le=1000, description="Consecutive query errors tolerated."
-    )
+    consecutive_error_limit: int = Field(4, ge=0, le=1000, description="Consecutive query errors tolerated.")
 
 
 class ServiceLevelObjectiveSpec(ApiModel):
@@ -246,9 +241,7 @@ class ServiceLevelObjectiveSpec(ApiModel):
         description="Service this SLO is about (label service on generated alerts).",
     )
     description: str = Field("", max_length=1024, description="What users experience when this is met.")
-    target: float = Field(
-        gt=0, lt=100, description="Target in percent of good events, e.g. 99.9. Must be below 100."
-    )
+    target: float = Field(gt=0, lt=100, description="Target in percent of good events, e.g. 99.9. Must be below 100.")
     window: str = Field(
         "28d",
         pattern=WINDOW_PATTERN,

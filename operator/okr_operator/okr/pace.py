@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from enum import StrEnum
+
+from ..api.okr import ObjectiveType, PaceState
 
 __all__ = [
     "ASPIRATIONAL_FACTOR",
@@ -22,24 +23,6 @@ AT_RISK_FACTOR = 0.7
 
 _TOLERANCE = 1e-9
 """Comparisons forgive float noise, e.g. progress 0.7 against an elapsed fraction of 0.7000000000000001."""
-
-
-class ObjectiveType(StrEnum):
-    """``spec.type`` of an objective."""
-
-    COMMITTED = "committed"
-    ASPIRATIONAL = "aspirational"
-
-
-class PaceState(StrEnum):
-    """``status.state`` of key results and objectives."""
-
-    ON_TRACK = "OnTrack"
-    AT_RISK = "AtRisk"
-    OFF_TRACK = "OffTrack"
-    ACHIEVED = "Achieved"
-    MISSED = "Missed"
-    UNKNOWN = "Unknown"
 
 
 def expected_progress(elapsed: float, type: ObjectiveType) -> float:

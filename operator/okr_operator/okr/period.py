@@ -39,9 +39,7 @@ class Period:
                 raise PeriodError(f"period {name} {value!r} must be a timezone-aware datetime")
             object.__setattr__(self, name, value.astimezone(UTC))
         if self.end <= self.start:
-            raise PeriodError(
-                f"period {_iso(self.start)}/{_iso(self.end)}: end must be after start; {ACCEPTED_FORMS}"
-            )
+            raise PeriodError(f"period {_iso(self.start)}/{_iso(self.end)}: end must be after start; {ACCEPTED_FORMS}")
 
     @property
     def label(self) -> str:

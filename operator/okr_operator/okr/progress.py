@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
+
+from ..api.okr import Direction
 
 __all__ = [
     "Direction",
@@ -17,15 +18,6 @@ __all__ = [
 ]
 
 _HUNDREDTH = Decimal("0.01")
-
-
-class Direction(StrEnum):
-    """How a key result's value should move (``spec.direction``)."""
-
-    INCREASE = "increase"
-    DECREASE = "decrease"
-    MAINTAIN = "maintain"
-    BOOLEAN = "boolean"
 
 
 def progress_towards(direction: Direction, current: float, baseline: float, target: float) -> float:
@@ -45,8 +37,7 @@ def progress_towards(direction: Direction, current: float, baseline: float, targ
     if (direction is Direction.INCREASE) != (target > baseline):
         relation = "above" if direction is Direction.INCREASE else "below"
         raise ValueError(
-            f"direction {direction} needs target {relation} baseline"
-            f" (baseline {baseline:g}, target {target:g})"
+            f"direction {direction} needs target {relation} baseline (baseline {baseline:g}, target {target:g})"
         )
     return _clamp01((current - baseline) / (target - baseline))
 

@@ -98,11 +98,8 @@ def evaluate_budget(
     else:
         state = SLOState.HEALTHY
     tte = time_to_exhaustion(remaining, window_seconds, burn.get("1h"))
-    return BudgetFigures(
-        sli_percent(window_ratio), 100 * budget, consumed, remaining, burn, tte, state, firing
-    )
+    return BudgetFigures(sli_percent(window_ratio), 100 * budget, consumed, remaining, burn, tte, state, firing)
 
 
 def _holds(burn: dict[str, float], long: str, short: str, factor: float) -> bool:
     return burn.get(long, 0) > factor and burn.get(short, 0) > factor
-

@@ -63,18 +63,14 @@ def render_analysis_template(
             **limits,
             "successCondition": f"{_has_one_finite()} && result[0] <= {max_burn}",
             "failureCondition": f"{_has_one_finite()} && result[0] > {max_burn}",
-            "provider": {
-                "prometheus": {"address": f"{{{{args.{PROMETHEUS_ARG}}}}}", "query": burn_query}
-            },
+            "provider": {"prometheus": {"address": f"{{{{args.{PROMETHEUS_ARG}}}}}", "query": burn_query}},
         },
         {
             "name": "error-budget",
             **limits,
             "successCondition": f"{_has_one_finite()} && result[0] >= {min_left}",
             "failureCondition": f"{_has_one_finite()} && result[0] < {min_left}",
-            "provider": {
-                "prometheus": {"address": f"{{{{args.{PROMETHEUS_ARG}}}}}", "query": remaining_query}
-            },
+            "provider": {"prometheus": {"address": f"{{{{args.{PROMETHEUS_ARG}}}}}", "query": remaining_query}},
         },
     ]
     namespace = slo.metadata.namespace or "default"

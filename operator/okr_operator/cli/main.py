@@ -1,0 +1,180 @@
+"""okrctl: OKRs and SLOs as code, offline.
+
+    okrctl validate -f config/samples/           check manifests (exit 1 with one line per problem)
+    okrctl generate -f config/samples/           print the PrometheusRules and AnalysisTemplates
+    okrctl crds [-o crds/]                        print or write the CustomResourceDefinitions
+    okrctl evaluate -f ... --prometheus URL       compute the status the operator would write
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import __version__, yamlio
+from ..api import KEY_RESULT_KIND, OBJECTIVE_KIND, SLO_KIND
+from ..api.crd import render_crds
+from ..api.loader import ManifestSet, load_manifests
+from ..generate import (
+    DEFAULT_PROMETHEUS_ADDRESS,
+    RenderOptions,
+    find_objective,
+    key_result_period,
+    objects_for_key_result,
+    objects_for_slo,
+)
+
+FILES_HELP = "Manifest file, directory (read recursively) or - for stdin. Repeatable."
+
+
+def _labels(values: tuple[str, ...]) -> dict[str, str]:
+    labels = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r}: use KEY=VALUE, e.g. release=kube-prometheus-stack")
+        labels[key] = val
+    return labels
+
+
+def _load(files: tuple[str, ...], namespace: str) -> ManifestSet:
+    if not files:
+        raise click.UsageError("give at least one -f FILE|DIR|-")
+    return load_manifests(files, default_namespace=namespace)
+
+
+def _report(manifests: ManifestSet, *, quiet_warnings: bool = False) -> None:
+    for problem in manifests.problems:
+        if problem.severity == "error" or not quiet_warnings:
+            click.echo(str(problem), err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="okrctl")
+def cli() -> None:
+    """okrctl: validate OKR/SLO manifests, generate what the okr-operator would create, and evaluate status."""
+
+
+@cli.command()
+@click.option("-f", "--filename", "files", multiple=True, metavar="PATH", help=FILES_HELP)
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace for objects without one.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def validate(files: tuple[str, ...], namespace: str, output: str) -> None:
+    """Check manifests offline: schema, cross-field rules, PromQL syntax, references.
+
+    Exit 0 when valid (warnings are printed), 1 with one line per problem:
+    file:doc-index: kind/name: field: message
+    """
+    manifests = _load(files, namespace)
+    if output == "json":
+        click.echo(json.dumps([p.__dict__ for p in manifests.problems], indent=2))
+    else:
+        _report(manifests)
+        if not manifests.errors:
+            counts = {k: len(manifests.of_kind(k)) for k in (OBJECTIVE_KIND, KEY_RESULT_KIND, SLO_KIND)}
+            summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+            click.echo(f"valid: {summary}")
+    sys.exit(1 if manifests.errors else 0)
+
+
+def generated_objects(manifests: ManifestSet, options: RenderOptions) -> list[dict[str, Any]]:
+    """Every object the operator would own for these manifests, in a stable order."""
+    objectives = manifests.of_kind(OBJECTIVE_KIND)
+    objects: list[dict[str, Any]] = []
+    for slo in manifests.of_kind(SLO_KIND):
+        objects.extend(objects_for_slo(slo, options))
+    for kr in manifests.of_kind(KEY_RESULT_KIND):
+        objective = find_objective(objectives, kr)
+        if kr.spec.source.prometheus is not None and key_result_period(kr, objective) is None:
+            click.echo(
+                f"warning: KeyResult/{kr.metadata.name}: no period (its objective is not in the given files and "
+                "spec.period is not set); its rules are not generated",
+                err=True,
+            )
+        objects.extend(objects_for_key_result(kr, objective, options))
+    return sorted(objects, key=lambda o: (o["metadata"]["namespace"], o["kind"], o["metadata"]["name"]))
+
+
+@cli.command()
+@click.option("-f", "--filename", "files", multiple=True, metavar="PATH", help=FILES_HELP)
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace for objects without one.")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one file per object into this directory instead of printing.",
+)
+@click.option(
+    "--rule-label",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Label for generated PrometheusRules (what your Prometheus ruleSelector matches). Repeatable.",
+)
+@click.option(
+    "--prometheus-address",
+    default=DEFAULT_PROMETHEUS_ADDRESS,
+    show_default=True,
+    help="Prometheus URL written into AnalysisTemplates (Argo Rollouts queries it).",
+)
+def generate(
+    files: tuple[str, ...], namespace: str, output_dir: Path | None, rule_label: tuple[str, ...], prometheus_address: str
+) -> None:
+    """Print the PrometheusRules and AnalysisTemplates the operator would create."""
+    manifests = _load(files, namespace)
+    if manifests.errors:
+        _report(manifests, quiet_warnings=True)
+        click.echo(f"{len(manifests.errors)} problem(s); nothing generated (run okrctl validate)", err=True)
+        sys.exit(1)
+    options = RenderOptions(rule_labels=_labels(rule_label), prometheus_address=prometheus_address)
+    objects = generated_objects(manifests, options)
+    if output_dir is None:
+        sys.stdout.write(yamlio.dump_all(objects))
+        return
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for obj in objects:
+        meta = obj["metadata"]
+        path = output_dir / f"{obj['kind'].lower()}-{meta['namespace']}-{meta['name']}.yaml"
+        path.write_text(yamlio.dump(obj), encoding="utf-8")
+    click.echo(f"wrote {len(objects)} object(s) to {output_dir}", err=True)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one file per CRD into this directory instead of printing.",
+)
+@click.option("--check", is_flag=True, help="Exit 1 when the files in --output-dir differ from the models.")
+def crds(output_dir: Path | None, check: bool) -> None:
+    """Print or write the CustomResourceDefinitions generated from the API models."""
+    rendered = render_crds()
+    if output_dir is None:
+        sys.stdout.write("---\n".join(rendered.values()))
+        return
+    stale = [name for name, text in rendered.items() if _read(output_dir / name) != text]
+    if check:
+        for name in stale:
+            click.echo(f"{output_dir / name} is stale; run `make crds`", err=True)
+        sys.exit(1 if stale else 0)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in rendered.items():
+        (output_dir / name).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {len(rendered)} CRD(s) to {output_dir} ({len(stale)} changed)", err=True)
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def main() -> None:
+    """Entry point of the okrctl console script."""
+    cli(prog_name="okrctl")
+
+
+if __name__ == "__main__":
+    main()

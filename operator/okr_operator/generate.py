@@ -1,0 +1,68 @@
+"""From validated manifests to the objects the operator owns: PrometheusRules and AnalysisTemplates.
+
+Pure: the same manifests and options always give byte-identical output (``okrctl generate`` and the
+operator's reconcile both call ``objects_for_*``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .api import KeyResult, Objective, ServiceLevelObjective
+from .okr.period import Period, PeriodError, parse_period
+from .okr.rules import render_key_result_rule
+from .slo.gate import render_analysis_template
+from .slo.rules import render_prometheus_rule
+
+DEFAULT_PROMETHEUS_ADDRESS = "http://prometheus-operated.monitoring.svc:9090"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Settings that shape generated objects (the operator takes them from its settings)."""
+
+    rule_labels: dict[str, str] = field(default_factory=dict)
+    prometheus_address: str = DEFAULT_PROMETHEUS_ADDRESS
+
+
+def objects_for_slo(slo: ServiceLevelObjective, options: RenderOptions) -> list[dict[str, Any]]:
+    """The PrometheusRule and, when gated, the AnalysisTemplate of one SLO."""
+    objects = [render_prometheus_rule(slo, labels=options.rule_labels)]
+    template = render_analysis_template(slo, prometheus_address=options.prometheus_address)
+    if template is not None:
+        objects.append(template)
+    return objects
+
+
+def key_result_period(kr: KeyResult, objective: Objective | None) -> Period | None:
+    """The key result's own period, else its objective's; None when neither is known."""
+    text = kr.spec.period or (objective.spec.period if objective is not None else None)
+    if text is None:
+        return None
+    try:
+        return parse_period(text)
+    except PeriodError:
+        return None
+
+
+def objects_for_key_result(
+    kr: KeyResult, objective: Objective | None, options: RenderOptions
+) -> list[dict[str, Any]]:
+    """The PrometheusRule of a prometheus-sourced key result (empty otherwise or without a period)."""
+    period = key_result_period(kr, objective)
+    if period is None:
+        return []
+    rule = render_key_result_rule(kr, objective, period, labels=options.rule_labels)
+    return [rule] if rule is not None else []
+
+
+def find_objective(objectives: list[Objective], kr: KeyResult) -> Objective | None:
+    """The key result's objective among ``objectives`` (same namespace only)."""
+    for objective in objectives:
+        if (
+            objective.metadata.name == kr.spec.objective_ref.name
+            and objective.metadata.namespace == kr.metadata.namespace
+        ):
+            return objective
+    return None
