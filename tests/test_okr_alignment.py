@@ -2,6 +2,7 @@
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from okr_operator.okr import children_of, find_cycles
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from okr_operator.okr import Direction, Forecast, key_result_progress, linear_forecast, parse_period
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)

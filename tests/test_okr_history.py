@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from okr_operator.okr import HISTORY_LIMIT, append_history
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)

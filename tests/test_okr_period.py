@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from okr_operator.okr import ACCEPTED_FORMS, Period, PeriodError, elapsed_fraction, parse_period
 
 
@@ -136,8 +137,7 @@ FORMS = "; use YYYY-Qn, YYYY-MM, YYYY, start/end or {start, end}"
         ("2026-10-01/", "period \"2026-10-01/\": end '' is not a date (YYYY-MM-DD) or RFC 3339 datetime"),
         (
             "2026-10-01/2026-13-01",
-            "period \"2026-10-01/2026-13-01\": end '2026-13-01' is not a date (YYYY-MM-DD) "
-            "or RFC 3339 datetime",
+            "period \"2026-10-01/2026-13-01\": end '2026-13-01' is not a date (YYYY-MM-DD) or RFC 3339 datetime",
         ),
         ("2026-Q1/2026-Q2", "period \"2026-Q1/2026-Q2\": start '2026-Q1' is not a date"),
         ("a/b/c", 'period "a/b/c": unrecognised period'),
@@ -276,9 +276,7 @@ def test_elapsed_fraction_is_clamped(offset):
 
 @settings(deadline=None)
 @given(
-    start=st.datetimes(
-        min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
-    ),
+    start=st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
     length=st.timedeltas(min_value=timedelta(microseconds=1), max_value=timedelta(days=800)),
 )
 def test_every_label_parses_back_to_its_period(start, length):

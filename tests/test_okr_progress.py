@@ -5,6 +5,7 @@ import math
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
 from okr_operator.okr import (
     Direction,
     boolean_progress,

@@ -5,6 +5,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from okr_operator.okr import KeyResultSummary, PaceState, RollUp, roll_up
 
 S = PaceState

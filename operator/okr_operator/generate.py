@@ -46,9 +46,7 @@ def key_result_period(kr: KeyResult, objective: Objective | None) -> Period | No
         return None
 
 
-def objects_for_key_result(
-    kr: KeyResult, objective: Objective | None, options: RenderOptions
-) -> list[dict[str, Any]]:
+def objects_for_key_result(kr: KeyResult, objective: Objective | None, options: RenderOptions) -> list[dict[str, Any]]:
     """The PrometheusRule of a prometheus-sourced key result (empty otherwise or without a period)."""
     period = key_result_period(kr, objective)
     if period is None:

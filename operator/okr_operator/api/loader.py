@@ -16,9 +16,21 @@ import yaml
 from pydantic import ValidationError
 
 from . import API_VERSION, GROUP, KINDS, ApiModel
-from .okr import KeyResult
+from .common import DURATION_PATTERN, LABEL_NAME_PATTERN, SAFE_VALUE_PATTERN
+from .okr import PERIOD_DESCRIPTION, PERIOD_PATTERN, KeyResult
+from .slo import RUNBOOK_URL_PATTERN, WINDOW_PATTERN
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+# What to tell a person whose value does not match one of the API's patterns.
+PATTERN_HINTS = {
+    DURATION_PATTERN: "use a whole number and one unit of s, m, h, d or w, e.g. 5m, 1h, 28d",
+    WINDOW_PATTERN: "use a rolling window such as 28d, 30d or 4w (units h, d, w), or month or quarter",
+    PERIOD_PATTERN: PERIOD_DESCRIPTION,
+    SAFE_VALUE_PATTERN: "use letters, digits, space and _ . : / - only (the value becomes a Prometheus label)",
+    LABEL_NAME_PATTERN: "label names are letters, digits and _, not starting with a digit",
+    RUNBOOK_URL_PATTERN: "use an http:// or https:// URL without spaces, quotes or braces",
+}
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,10 @@ def _problems_of(doc: Document, error: ValidationError) -> list[Problem]:
             message = "unknown field (check the spelling; `kubectl explain` lists the fields)"
         elif err["type"] == "missing":
             message = "required field is missing"
+        elif err["type"] == "string_pattern_mismatch":
+            pattern = err.get("ctx", {}).get("pattern", "")
+            hint = PATTERN_HINTS.get(pattern, f"must match {pattern}")
+            message = f"invalid value {err.get('input')!r}: {hint}"
         problems.append(Problem(doc.source, doc.index, doc.subject, path, message))
     return problems
 

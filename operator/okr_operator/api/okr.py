@@ -145,6 +145,8 @@ class SLOField(StrEnum):
 
 
 class PrometheusSource(ApiModel):
+    """A PromQL query returning the key result's current value."""
+
     query: str = Field(
         min_length=1,
         max_length=4096,
@@ -159,6 +161,8 @@ class PrometheusSource(ApiModel):
 
 
 class SLOSource(ApiModel):
+    """A figure from a ServiceLevelObjective's status in the same namespace."""
+
     name: str = Field(
         pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
         max_length=253,
@@ -170,6 +174,8 @@ class SLOSource(ApiModel):
 
 
 class CheckIn(ApiModel):
+    """One measurement written by the key result's owner."""
+
     date: dt.date | dt.datetime = Field(description="When the value was measured (date or RFC 3339 time).")
     value: float = Field(description="The measured value (for boolean key results 1 = done, 0 = not).")
     confidence: float | None = Field(None, ge=0, le=1, description="Owner's confidence 0..1.")
@@ -177,6 +183,8 @@ class CheckIn(ApiModel):
 
 
 class ManualSource(ApiModel):
+    """Values checked in by hand, e.g. NPS or postmortem completion."""
+
     check_ins: list[CheckIn] = Field(
         min_length=1, max_length=500, description="Check-ins, oldest first is not required."
     )

@@ -36,6 +36,7 @@ PLURAL = "servicelevelobjectives"
 # Rolling windows (a duration) or calendar windows (month, quarter).
 WINDOW_PATTERN = r"^([1-9][0-9]{0,3}(h|d|w)|month|quarter)$"
 CALENDAR_WINDOWS = ("month", "quarter")
+RUNBOOK_URL_PATTERN = r"^https?://[^\s{}\"'<>`]+$"
 
 
 class RatioIndicator(ApiModel):
@@ -187,7 +188,7 @@ class Alerting(ApiModel):
     runbook_url: str | None = Field(
         None,
         max_length=2048,
-        pattern=r"^https?://[^\s{}\"'<>`]+$",
+        pattern=RUNBOOK_URL_PATTERN,
         description="Runbook linked from every alert (annotation runbook_url).",
     )
     labels: Labels = Field(default_factory=dict, description="Labels added to every alert.")

@@ -1,9 +1,9 @@
 """okrctl: OKRs and SLOs as code, offline.
 
-    okrctl validate -f config/samples/           check manifests (exit 1 with one line per problem)
-    okrctl generate -f config/samples/           print the PrometheusRules and AnalysisTemplates
-    okrctl crds [-o crds/]                        print or write the CustomResourceDefinitions
-    okrctl evaluate -f ... --prometheus URL       compute the status the operator would write
+okrctl validate -f config/samples/           check manifests (exit 1 with one line per problem)
+okrctl generate -f config/samples/           print the PrometheusRules and AnalysisTemplates
+okrctl crds [-o crds/]                        print or write the CustomResourceDefinitions
+okrctl evaluate -f ... --prometheus URL       compute the status the operator would write
 """
 
 from __future__ import annotations
@@ -121,7 +121,11 @@ def generated_objects(manifests: ManifestSet, options: RenderOptions) -> list[di
     help="Prometheus URL written into AnalysisTemplates (Argo Rollouts queries it).",
 )
 def generate(
-    files: tuple[str, ...], namespace: str, output_dir: Path | None, rule_label: tuple[str, ...], prometheus_address: str
+    files: tuple[str, ...],
+    namespace: str,
+    output_dir: Path | None,
+    rule_label: tuple[str, ...],
+    prometheus_address: str,
 ) -> None:
     """Print the PrometheusRules and AnalysisTemplates the operator would create."""
     manifests = _load(files, namespace)

@@ -1,0 +1,58 @@
+"""Burn-rate conditions and their windows, scaled to the SLO window."""
+
+from __future__ import annotations
+
+import pytest
+
+from okr_operator.slo.windows import burn_rate_conditions, scale_window, status_windows, window_seconds
+from tests.helpers import slo
+
+DAY = 86400
+
+
+def as_tuples(conditions):
+    return [(str(c.severity), c.long, c.short, c.factor) for c in conditions]
+
+
+@pytest.mark.parametrize("window", ["28d", "30d", "4w", "month"])
+def test_workbook_windows_unchanged_for_28_to_30_days(window):
+    assert as_tuples(burn_rate_conditions(slo(window=window).spec)) == [
+        ("page", "1h", "5m", 14.4),
+        ("page", "6h", "30m", 6),
+        ("ticket", "1d", "2h", 3),
+        ("ticket", "3d", "6h", 1),
+    ]
+
+
+def test_seven_day_window_scales_alert_windows():
+    # 7d / 30d = 0.2333..: 1h -> 14m, 6h -> 84m = 1h24m -> "84m", 1d -> 336m, 3d -> 1008m, 2h -> 28m,
+    # 30m -> 7m, 5m -> 1m10s rounds to 1m and is raised to the 5m base.
+    assert as_tuples(burn_rate_conditions(slo(window="7d").spec)) == [
+        ("page", "14m", "5m", 14.4),
+        ("page", "84m", "7m", 6),
+        ("ticket", "336m", "28m", 3),
+        ("ticket", "1008m", "84m", 1),
+    ]
+
+
+def test_quarter_scales_by_three():
+    assert scale_window("1h", window_seconds("quarter")) == "3h"
+    assert scale_window("5m", window_seconds("quarter")) == "15m"
+    assert window_seconds("month") == 30 * DAY
+
+
+def test_override_windows_are_used_as_given_but_never_below_5m():
+    spec = slo(
+        alerting={
+            "burnRateWindows": [
+                {"severity": "page", "long": "2h", "short": "1m", "burnRate": 10},
+                {"severity": "ticket", "long": "2d", "short": "4h", "burnRate": 2},
+            ]
+        }
+    ).spec
+    assert as_tuples(burn_rate_conditions(spec)) == [("page", "2h", "5m", 10), ("ticket", "2d", "4h", 2)]
+
+
+def test_status_windows_are_alert_windows_plus_1h_sorted():
+    assert status_windows(slo().spec) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+    assert status_windows(slo(window="7d").spec) == ["5m", "7m", "14m", "28m", "1h", "84m", "336m", "1008m"]
