@@ -120,9 +120,9 @@ def slo_rule_groups(slo: ServiceLevelObjective) -> list[dict[str, Any]]:
                             f"SLO {namespace}/{name} ({spec.service}, {number(spec.target)}% over "
                             f"{spec.window}) is burning its error budget too fast"
                         ),
-                        "description": literal_text(f"Error budget burn {_describe(chosen)}. ")
-                        + "Error ratio now: {{ $value | humanizePercentage }} "
-                        + f"(budget {number(100 * budget)}%).",
+                        "description": literal_text(
+                            f"Error budget burn {_describe(chosen)} (budget {number(100 * budget)}% of events)."
+                        ),
                         **common_annotations,
                     },
                 }
