@@ -118,10 +118,28 @@ def test_promtool_check_rules_accepts_all_sample_output(promtool, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def firing(severity: str, eval_time: str, target: Any | None) -> dict[str, Any]:
+    """A promql test: the burn alert of ``severity`` fires at ``eval_time`` (``target`` given) or not (None)."""
+    expr = f'ALERTS{{alertname="SLOErrorBudgetBurn",severity="{severity}",alertstate="firing"}}'
+    samples = []
+    if target is not None:
+        labels = {
+            "alertname": "SLOErrorBudgetBurn",
+            "alertstate": "firing",
+            "namespace": target.metadata.namespace,
+            "service": "checkout",
+            "severity": severity,
+            "slo": target.metadata.name,
+        }
+        samples = [{"labels": "ALERTS{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}", "value": 1}]
+    return {"expr": expr, "eval_time": eval_time, "exp_samples": samples}
+
+
 def test_page_fires_for_sustained_15x_burn(promtool, tmp_path):
+    # 6h of clean traffic, then 15x. The 1h window passes 14.4x after about 58 minutes of burn.
     target = slo(namespace="shop")
     groups = slo_rule_groups(target)
-    page = alert(groups, "page")
+    page, ticket = alert(groups, "page"), alert(groups, "ticket")
     run_promtool_test(
         promtool,
         tmp_path,
@@ -130,10 +148,14 @@ def test_page_fires_for_sustained_15x_burn(promtool, tmp_path):
             {
                 "interval": "1m",
                 "input_series": traffic([(360, 0), (90, 15)]),
+                "promql_expr_test": [firing("page", "405m", None), firing("page", "430m", target)],
+                # The same burn also crosses the ticket thresholds (3d and 6h above 1x): both fire.
                 "alert_rule_test": [
-                    # 45 minutes into the burn the 1h window is still below 14.4x.
-                    {"eval_time": "405m", "alertname": "SLOErrorBudgetBurn", "exp_alerts": []},
-                    {"eval_time": "430m", "alertname": "SLOErrorBudgetBurn", "exp_alerts": [expected_alert(page, target)]},
+                    {
+                        "eval_time": "430m",
+                        "alertname": "SLOErrorBudgetBurn",
+                        "exp_alerts": [expected_alert(page, target), expected_alert(ticket, target)],
+                    }
                 ],
             }
         ],
@@ -141,7 +163,9 @@ def test_page_fires_for_sustained_15x_burn(promtool, tmp_path):
 
 
 def test_page_stays_silent_for_10x_burn(promtool, tmp_path):
-    groups = slo_rule_groups(slo())
+    # 6h clean, then 90 minutes of 10x: below 14.4x on 1h, and 6h only reaches 2.5x (< 6x).
+    target = slo()
+    groups = slo_rule_groups(target)
     run_promtool_test(
         promtool,
         tmp_path,
@@ -150,9 +174,8 @@ def test_page_stays_silent_for_10x_burn(promtool, tmp_path):
             {
                 "interval": "1m",
                 "input_series": traffic([(360, 0), (90, 10)]),
-                "alert_rule_test": [
-                    {"eval_time": f"{m}m", "alertname": "SLOErrorBudgetBurn", "exp_alerts": []} for m in (380, 420, 449)
-                ],
+                "promql_expr_test": [firing("page", f"{m}m", None) for m in (380, 420, 449)]
+                + [firing("ticket", "449m", target)],
             }
         ],
     )
@@ -170,8 +193,13 @@ def test_ticket_fires_for_3_5x_burn_over_a_day_and_page_does_not(promtool, tmp_p
             {
                 "interval": "1m",
                 "input_series": traffic([(3 * 24 * 60, 0), (24 * 60, 3.5)]),
+                "promql_expr_test": [firing("page", t, None) for t in ("3d6h", "3d12h", "4d")],
                 "alert_rule_test": [
-                    {"eval_time": "4d", "alertname": "SLOErrorBudgetBurn", "exp_alerts": [expected_alert(ticket, target)]}
+                    {
+                        "eval_time": "4d",
+                        "alertname": "SLOErrorBudgetBurn",
+                        "exp_alerts": [expected_alert(ticket, target)],
+                    }
                 ],
             }
         ],
@@ -335,8 +363,8 @@ def test_key_result_off_track_alert_follows_the_pace(promtool, tmp_path):
         [
             {
                 # Stuck at 190 ms: progress 0.1. At-risk line is 0.7 x elapsed: crossed at elapsed 1/7 (~1.43 days).
-                "interval": "10m",
-                "input_series": [{"series": "app_latency_ms", "values": "190x800"}],
+                "interval": "1m",
+                "input_series": [{"series": "app_latency_ms", "values": "190x4400"}],
                 "alert_rule_test": [
                     {"eval_time": "1d", "alertname": "KeyResultOffTrack", "exp_alerts": []},
                     {
@@ -351,7 +379,8 @@ def test_key_result_off_track_alert_follows_the_pace(promtool, tmp_path):
                         "eval_time": "1d",
                         "exp_samples": [
                             {
-                                "labels": 'okr:key_result:value{key_result="latency",namespace="shop",objective="speed"}',
+                                "labels": "okr:key_result:value"
+                                '{key_result="latency",namespace="shop",objective="speed"}',
                                 "value": 190,
                             }
                         ],
