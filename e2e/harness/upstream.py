@@ -1,0 +1,49 @@
+"""Upstream CRDs at pinned versions, read from the Go module cache (never copied into the repo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from e2e.tools.build import CRD_MODULES, module_dir
+
+# group name -> (module key in CRD_MODULES, files inside the module)
+_CRD_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "monitoring.coreos.com": (
+        "prometheus-operator",
+        (
+            "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml",
+            "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
+        ),
+    ),
+    "argoproj.io": (
+        "argo-rollouts",
+        (
+            "manifests/crds/rollout-crd.yaml",
+            "manifests/crds/analysis-template-crd.yaml",
+            "manifests/crds/cluster-analysis-template-crd.yaml",
+            "manifests/crds/analysis-run-crd.yaml",
+            "manifests/crds/experiment-crd.yaml",
+        ),
+    ),
+}
+_ALIASES = {"prometheus-operator": "monitoring.coreos.com", "argo-rollouts": "argoproj.io"}
+
+
+def upstream_crd_groups() -> list[str]:
+    """Known groups: ``monitoring.coreos.com`` (alias ``prometheus-operator``), ``argoproj.io`` (``argo-rollouts``)."""
+    return list(_CRD_FILES)
+
+
+def upstream_crds(group: str) -> list[Path]:
+    """CRD files of an upstream API group at the pinned version (downloaded via the module proxy if needed)."""
+    group = _ALIASES.get(group, group)
+    if group not in _CRD_FILES:
+        raise KeyError(f"unknown upstream CRD group {group!r}; known: {', '.join([*_CRD_FILES, *_ALIASES])}")
+    key, files = _CRD_FILES[group]
+    module, version = CRD_MODULES[key]
+    root = module_dir(module, version)
+    paths = [root / f for f in files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{module}@{version} lacks {missing}")
+    return paths
