@@ -8,39 +8,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from ..api.common import parse_duration
+from ..prometheus.config import PrometheusSettings
 
 ENV_PREFIX = "OKR_"
-
-
-@dataclass(frozen=True)
-class PrometheusSettings:
-    """How to reach Prometheus (or Thanos/Mimir/Cortex) for evaluation."""
-
-    url: str = "http://prometheus-operated.monitoring.svc:9090"
-    timeout_seconds: float = 10.0
-    retries: int = 2
-    bearer_token_file: str | None = None
-    basic_auth_username: str | None = None
-    basic_auth_password_file: str | None = None
-    ca_file: str | None = None
-    insecure_skip_verify: bool = False
-    tenant: str | None = None  # sent as X-Scope-OrgID
-
-    def bearer_token(self) -> str | None:
-        return _read_secret(self.bearer_token_file)
-
-    def basic_auth(self) -> tuple[str, str] | None:
-        if not self.basic_auth_username:
-            return None
-        return self.basic_auth_username, _read_secret(self.basic_auth_password_file) or ""
-
-
-def _read_secret(path: str | None) -> str | None:
-    return Path(path).read_text(encoding="utf-8").strip() if path else None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,206 @@
+"""Deployment artefacts that are generated or checked rather than written by hand.
+
+* The Argo CD ``argocd-cm`` snippet with our health checks, generated from the Lua files laid out as
+  Argo CD keeps its own (``config/argocd/okr.dev/<Kind>/health.lua``)::
+
+      python -m okr_operator.deploy argocd-cm              # print it
+      python -m okr_operator.deploy argocd-cm --write      # rewrite config/argocd/argocd-cm-patch.yaml
+      python -m okr_operator.deploy argocd-cm --check      # exit 1 when the committed file is stale
+
+* The operator's RBAC needs, one rule per thing it does (``CLUSTER_RULES``, ``NAMESPACED_RULES``,
+  ``lease_rules``). ``config/rbac`` and the Helm chart must grant exactly these (tests compare them), and
+  the end-to-end tests check every permission with the real authorizer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .api import GROUP, KINDS
+
+ARGOCD_NAMESPACE = "argocd"
+HEALTH_KEY_PREFIX = "resource.customizations.health."
+PATCH_FILE = "argocd-cm-patch.yaml"
+DEFAULT_LEASE = "okr-operator-evaluation"
+
+
+# ------------------------------------------------------------------------------------------- RBAC
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One RBAC PolicyRule and the reason the operator needs it."""
+
+    api_group: str
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
+    why: str
+    resource_names: tuple[str, ...] = ()
+
+    def policy_rule(self) -> dict[str, Any]:
+        """The rule as it appears in a (Cluster)Role."""
+        rule: dict[str, Any] = {"apiGroups": [self.api_group], "resources": list(self.resources)}
+        if self.resource_names:
+            rule["resourceNames"] = list(self.resource_names)
+        rule["verbs"] = list(self.verbs)
+        return rule
+
+    def permissions(self) -> list[tuple[str, str, str]]:
+        """(verb, resource, api group) triples, e.g. ("patch", "objectives/status", "okr.dev")."""
+        return [(verb, res, self.api_group) for res in self.resources for verb in self.verbs]
+
+
+_PLURALS = tuple(info.plural for info in KINDS.values())
+
+_OKR_RULES: tuple[Rule, ...] = (
+    Rule(GROUP, _PLURALS, ("get", "list", "watch", "patch"), "watch our kinds; kopf patches its annotations"),
+    Rule(GROUP, tuple(f"{p}/status" for p in _PLURALS), ("patch",), "write the computed status"),
+    Rule(
+        GROUP,
+        tuple(f"{p}/finalizers" for p in _PLURALS),
+        ("update",),
+        "owner references with blockOwnerDeletion on generated objects",
+    ),
+    Rule(
+        "monitoring.coreos.com",
+        ("prometheusrules",),
+        ("get", "list", "watch", "create", "patch"),
+        "server-side apply of generated PrometheusRules; list/watch to notice drift",
+    ),
+    Rule(
+        "argoproj.io",
+        ("analysistemplates",),
+        ("get", "list", "watch", "create", "patch"),
+        "server-side apply of generated AnalysisTemplates (canary gates)",
+    ),
+    Rule("", ("events",), ("create", "patch"), "kopf's events on our objects"),
+    Rule("events.k8s.io", ("events",), ("create", "patch"), "the operator's own events"),
+)
+
+_CRD_DISCOVERY = Rule(
+    "apiextensions.k8s.io",
+    ("customresourcedefinitions",),
+    ("list", "watch"),
+    "kopf notices CRDs that appear later (e.g. PrometheusRule)",
+)
+
+CLUSTER_RULES: tuple[Rule, ...] = (
+    *_OKR_RULES,
+    Rule("kopf.dev", ("clusterkopfpeerings",), ("get", "list", "watch", "patch"), "kopf peering (cluster-wide)"),
+    _CRD_DISCOVERY,
+)
+"""ClusterRole rules of a cluster-wide operator (OKR_NAMESPACES empty): config/rbac and the chart's default.
+
+kopf never lists namespaces and never touches KopfPeering in that mode (see kopf's
+``namespace_observer`` and ``peering``), so neither is granted.
+"""
+
+NAMESPACED_RULES: tuple[Rule, ...] = (
+    *_OKR_RULES,
+    Rule("kopf.dev", ("kopfpeerings",), ("get", "list", "watch", "patch"), "kopf peering (per watched namespace)"),
+    _CRD_DISCOVERY,
+    Rule("", ("namespaces",), ("list", "watch"), "kopf follows the watched namespaces being created/deleted"),
+)
+"""ClusterRole rules of an operator restricted to namespaces (the chart with ``watchNamespaces``)."""
+
+
+def lease_rules(lease: str = DEFAULT_LEASE) -> tuple[Rule, ...]:
+    """Role rules in the operator's namespace for the Lease guarding the evaluation loop."""
+    return (
+        Rule("coordination.k8s.io", ("leases",), ("create",), "create the Lease (create cannot be name-restricted)"),
+        Rule("coordination.k8s.io", ("leases",), ("get", "update"), "hold and renew the Lease", (lease,)),
+    )
+
+
+def policy_rules(rules: Iterable[Rule]) -> list[dict[str, Any]]:
+    """The ``rules:`` list of a (Cluster)Role."""
+    return [rule.policy_rule() for rule in rules]
+
+
+# ------------------------------------------------------------------------------ Argo CD health checks
+
+
+def default_config_dir() -> Path:
+    """``config/`` of the source tree this module runs from, else of the current directory."""
+    here = Path(__file__).resolve().parents[2] / "config"
+    return here if (here / "argocd").is_dir() else Path.cwd() / "config"
+
+
+def health_checks(argocd_dir: Path) -> dict[str, str]:
+    """``<group>_<Kind>`` -> Lua text of every ``<group>/<Kind>/health.lua`` under ``argocd_dir``, sorted."""
+    found = {
+        f"{lua.parent.parent.name}_{lua.parent.name}": lua.read_text(encoding="utf-8")
+        for lua in argocd_dir.glob("*/*/health.lua")
+    }
+    if not found:
+        raise FileNotFoundError(f"no <group>/<Kind>/health.lua under {argocd_dir}")
+    return dict(sorted(found.items()))
+
+
+def _block(text: str, indent: str) -> str:
+    return "".join(f"{indent}{line}" if line.strip() else "\n" for line in text.splitlines(keepends=True))
+
+
+def render_argocd_cm(argocd_dir: Path, namespace: str = ARGOCD_NAMESPACE) -> str:
+    """The argocd-cm patch (a ConfigMap with one ``resource.customizations.health.*`` key per kind)."""
+    lines = [
+        "# GENERATED by `python -m okr_operator.deploy argocd-cm --write` from config/argocd/*/*/health.lua;",
+        "# edit the Lua files, not this one (tests/test_argocd_health.py fails when it is stale).",
+        "# Merge it into Argo CD's argocd-cm (see docs/argocd.md):",
+        f"#   kubectl -n {namespace} patch configmap argocd-cm --type merge --patch-file config/argocd/{PATCH_FILE}",
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "metadata:",
+        "  name: argocd-cm",
+        f"  namespace: {namespace}",
+        "  labels:",
+        "    app.kubernetes.io/name: argocd-cm",
+        "    app.kubernetes.io/part-of: argocd",
+        "data:",
+    ]
+    body = "\n".join(lines) + "\n"
+    for key, lua in health_checks(argocd_dir).items():
+        if not lua.endswith("\n"):
+            lua += "\n"
+        body += f"  {HEALTH_KEY_PREFIX}{key}: |\n" + _block(lua, "    ")
+    return body
+
+
+def _argocd_cm(args: argparse.Namespace) -> int:
+    argocd_dir = Path(args.config) / "argocd"
+    text = render_argocd_cm(argocd_dir, args.namespace)
+    target = argocd_dir / PATCH_FILE
+    if args.check:
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            print(f"{target} is stale: run python -m okr_operator.deploy argocd-cm --write", file=sys.stderr)
+            return 1
+        return 0
+    if args.write:
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}", file=sys.stderr)
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m okr_operator.deploy", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    cm = sub.add_parser("argocd-cm", help="the argocd-cm snippet with the Lua health checks")
+    cm.add_argument("--config", default=str(default_config_dir()), help="the config/ directory (default: %(default)s)")
+    cm.add_argument("--namespace", default=ARGOCD_NAMESPACE, help="Argo CD's namespace (default: %(default)s)")
+    mode = cm.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help=f"write config/argocd/{PATCH_FILE}")
+    mode.add_argument("--check", action="store_true", help=f"exit 1 when config/argocd/{PATCH_FILE} is stale")
+    cm.set_defaults(func=_argocd_cm)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Status conditions: building them, keeping lastTransitionTime, comparing statuses without timestamps."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+# Who writes which condition. The reconcile handler owns RulesSynced; the evaluation owns the rest.
+EVALUATION_CONDITIONS = ("Valid", "MetricsAvailable", "Ready")
+RECONCILE_CONDITIONS = ("RulesSynced",)
+
+
+def condition(type_: str, ok: bool | None, reason: str, message: str = "") -> dict[str, Any]:
+    status = "Unknown" if ok is None else ("True" if ok else "False")
+    return {"type": type_, "status": status, "reason": reason, "message": message}
+
+
+def find(conditions: list[dict[str, Any]] | None, type_: str) -> dict[str, Any] | None:
+    return next((c for c in conditions or [] if c.get("type") == type_), None)
+
+
+def stamp(new: list[dict[str, Any]], old: list[dict[str, Any]] | None, now: datetime) -> list[dict[str, Any]]:
+    """``new`` conditions with lastTransitionTime kept from ``old`` where the status did not change."""
+    stamped = []
+    for cond in new:
+        previous = find(old, cond["type"])
+        same = previous is not None and previous.get("status") == cond["status"]
+        when = previous.get("lastTransitionTime") if same and previous else None
+        stamped.append({**cond, "lastTransitionTime": when or iso(now)})
+    return stamped
+
+
+def iso(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def comparable(status: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The evaluation-owned part of a status without timestamps, for "did anything change?"."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        if name in ("lastEvaluated",) or name not in status:
+            continue
+        out[name] = status[name]
+    conditions = [
+        {k: v for k, v in c.items() if k not in ("lastTransitionTime", "observedGeneration")}
+        for c in status.get("conditions") or []
+        if c.get("type") in EVALUATION_CONDITIONS
+    ]
+    out["conditions"] = sorted(conditions, key=lambda c: c["type"])
+    return _normalise(out)
+
+
+def _normalise(value: Any) -> Any:
+    """Numbers compared as floats (the API hands back 1 for 1.0), dict keys sorted."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def rounded(value: float | None, digits: int) -> float | None:
+    """Round for status (changes below this precision are not worth a write); None stays None."""
+    if value is None or not math.isfinite(value):
+        return None
+    result = round(value, digits)
+    return 0.0 if result == 0 else result
+
+
+def significant(value: float | None, digits: int = 6) -> float | None:
+    """Round to ``digits`` significant digits (key-result values of any magnitude)."""
+    if value is None or not math.isfinite(value):
+        return None
+    if value == 0:
+        return 0.0
+    return float(f"{value:.{digits}g}")
+
+
+def human_duration(seconds: float | None) -> str | None:
+    """At most two adjacent units, rounded to the smaller one: 90061 -> "1d1h", 2419199.9 -> "4w"."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    units = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+    def first_unit(value: float) -> int:
+        return next((i for i, (_, size) in enumerate(units) if value >= size), len(units) - 1)
+
+    index = first_unit(seconds)
+    whole = round(seconds / units[min(index + 1, len(units) - 1)][1]) * units[min(index + 1, len(units) - 1)][1]
+    index = first_unit(whole)  # rounding may carry into the next unit: 59.6 s -> 1m
+    parts = []
+    for unit, size in units[index : index + 2]:
+        count, whole = divmod(whole, size)
+        if count:
+            parts.append(f"{int(count)}{unit}")
+    return "".join(parts) or "0s"

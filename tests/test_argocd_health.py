@@ -1,0 +1,161 @@
+"""Argo CD health checks (config/argocd/okr.dev/<Kind>/health.lua) run with real Lua 5.1 through lupa.
+
+Every case of every ``health_test.yaml`` runs the way Argo CD runs it (gopher-lua, Lua 5.1 semantics):
+the object as the global ``obj``, only the safe standard libraries, the returned table's ``status`` and
+``message`` compared exactly. The argocd-cm snippet must be the generated one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from okr_operator.api import KINDS, PaceState, SLOState
+from okr_operator.deploy import HEALTH_KEY_PREFIX, PATCH_FILE, health_checks, render_argocd_cm
+
+lua51 = pytest.importorskip("lupa.lua51", reason="lupa with Lua 5.1 is a dev dependency")
+
+REPO = Path(__file__).resolve().parent.parent
+ARGOCD = REPO / "config" / "argocd"
+KIND_DIRS = sorted((ARGOCD / "okr.dev").iterdir())
+ARGOCD_HEALTH = {"Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"}
+
+
+def _cases() -> list[Any]:
+    params = []
+    for kind_dir in KIND_DIRS:
+        tests = yaml.safe_load((kind_dir / "health_test.yaml").read_text())["tests"]
+        for case in tests:
+            params.append(pytest.param(kind_dir, case, id=f"{kind_dir.name}/{Path(case['inputPath']).stem}"))
+    return params
+
+
+def run_health(lua_source: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """Run a health.lua on ``obj`` as Argo CD does; returns the table it returns as a dict."""
+    lua = lua51.LuaRuntime(unpack_returned_tuples=True)
+    assert lua.eval("_VERSION") == "Lua 5.1"
+    # Argo CD opens base, table, string, math (and coroutine); nothing reaches the host.
+    lua.execute("io = nil; os = nil; debug = nil; dofile = nil; loadfile = nil; require = nil; package = nil")
+    lua.globals().obj = lua.table_from(obj, recursive=True)
+    result = lua.execute(lua_source)
+    assert result is not None, "health.lua must return a table"
+    return {key: result[key] for key in ("status", "message")}
+
+
+@pytest.mark.parametrize(("kind_dir", "case"), _cases())
+def test_health_case(kind_dir: Path, case: dict[str, Any]) -> None:
+    obj = yaml.safe_load((kind_dir / case["inputPath"]).read_text())
+    assert obj["kind"] == kind_dir.name
+    got = run_health((kind_dir / "health.lua").read_text(), obj)
+    assert got == {"status": case["healthStatus"]["status"], "message": case["healthStatus"]["message"]}
+
+
+def _fixtures(kind_dir: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    tests = yaml.safe_load((kind_dir / "health_test.yaml").read_text())["tests"]
+    return [(yaml.safe_load((kind_dir / t["inputPath"]).read_text()), t["healthStatus"]) for t in tests]
+
+
+@pytest.mark.parametrize("kind_dir", KIND_DIRS, ids=lambda p: p.name)
+def test_every_state_and_branch_has_a_fixture(kind_dir: Path) -> None:
+    """A fixture per state of the kind, per Argo CD status, and per branch of the Lua."""
+    cases = _fixtures(kind_dir)
+    states = {(obj.get("status") or {}).get("state") for obj, _ in cases}
+    enum = SLOState if kind_dir.name == "ServiceLevelObjective" else PaceState
+    assert {s.value for s in enum} <= states
+    assert {h["status"] for _, h in cases} == {"Healthy", "Progressing", "Degraded"}
+    assert {h["status"] for _, h in cases} <= ARGOCD_HEALTH
+    messages = [h["message"] for _, h in cases]
+    for branch in (
+        "waiting for the operator to evaluate",
+        "waiting for the operator to observe generation",
+        "waiting for metrics: ",
+        "metrics unavailable, showing the last values",
+    ):
+        assert any(m.startswith(branch) or branch in m for m in messages), branch
+    assert any(obj.get("status") == {} for obj, _ in cases), "an empty status"
+    assert any("status" not in obj for obj, _ in cases), "no status at all"
+    if kind_dir.name != "Objective":
+        assert any(m.startswith("rules not synced: ") for m in messages)
+    # Each input file is used exactly once.
+    files = sorted(p.name for p in (kind_dir / "testdata").glob("*.yaml"))
+    used = sorted(
+        Path(t["inputPath"]).name for t in yaml.safe_load((kind_dir / "health_test.yaml").read_text())["tests"]
+    )
+    assert files == used
+
+
+def _keys(tree: Any, prefix: str = "") -> set[str]:
+    if isinstance(tree, dict):
+        out = set()
+        for key, value in tree.items():
+            out |= {f"{prefix}.{key}"} | _keys(value, f"{prefix}.{key}")
+        return out
+    if isinstance(tree, list):
+        return set().union(*(_keys(v, f"{prefix}[]") for v in tree)) if tree else set()
+    return set()
+
+
+@pytest.mark.parametrize("kind_dir", KIND_DIRS, ids=lambda p: p.name)
+def test_fixtures_match_the_api(kind_dir: Path) -> None:
+    """Fixtures load with the API models and use no status field the models do not know (no typos)."""
+    model = KINDS[kind_dir.name].model
+    for obj, _ in _fixtures(kind_dir):
+        parsed = model.model_validate(obj)
+        if obj.get("status"):
+            assert parsed.status is not None
+            assert _keys(obj["status"]) == _keys(
+                parsed.status.model_dump(by_alias=True, exclude_none=True, mode="json")
+            )
+
+
+def test_health_checks_cover_our_kinds() -> None:
+    assert sorted(d.name for d in KIND_DIRS) == sorted(KINDS)
+    assert list(health_checks(ARGOCD)) == sorted(f"okr.dev_{kind}" for kind in KINDS)
+
+
+def test_argocd_cm_patch_is_generated() -> None:
+    committed = (ARGOCD / PATCH_FILE).read_text()
+    assert committed == render_argocd_cm(ARGOCD), "stale: run python -m okr_operator.deploy argocd-cm --write"
+    cm = yaml.safe_load(committed)
+    assert (cm["kind"], cm["metadata"]["name"]) == ("ConfigMap", "argocd-cm")
+    for kind_dir in KIND_DIRS:
+        assert cm["data"][f"{HEALTH_KEY_PREFIX}okr.dev_{kind_dir.name}"] == (kind_dir / "health.lua").read_text()
+
+
+def test_generated_snippet_runs_like_the_files() -> None:
+    """The Lua as Argo CD reads it back from argocd-cm gives the same verdicts."""
+    cm = yaml.safe_load((ARGOCD / PATCH_FILE).read_text())
+    for kind_dir in KIND_DIRS:
+        source = cm["data"][f"{HEALTH_KEY_PREFIX}okr.dev_{kind_dir.name}"]
+        for obj, health in _fixtures(kind_dir):
+            assert run_health(source, obj) == {"status": health["status"], "message": health["message"]}
+
+
+def test_a_wrong_expectation_fails() -> None:
+    """The runner really compares: a Healthy object is not reported Degraded."""
+    kind_dir = ARGOCD / "okr.dev" / "ServiceLevelObjective"
+    obj = yaml.safe_load((kind_dir / "testdata" / "healthy.yaml").read_text())
+    got = run_health((kind_dir / "health.lua").read_text(), obj)
+    assert got["status"] == "Healthy"
+    obj["status"]["state"] = "Exhausted"
+    assert run_health((kind_dir / "health.lua").read_text(), obj)["status"] == "Degraded"
+
+
+def test_cli_check_detects_a_stale_patch(tmp_path: Path) -> None:
+    from okr_operator.deploy import main
+
+    config = tmp_path / "config"
+    (config / "argocd").mkdir(parents=True)
+    for lua in ARGOCD.glob("*/*/health.lua"):
+        dest = config / "argocd" / lua.relative_to(ARGOCD)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(lua.read_text())
+    assert main(["argocd-cm", "--config", str(config), "--check"]) == 1
+    assert main(["argocd-cm", "--config", str(config), "--write"]) == 0
+    assert main(["argocd-cm", "--config", str(config), "--check"]) == 0
+    lua = config / "argocd" / "okr.dev" / "Objective" / "health.lua"
+    lua.write_text(lua.read_text() + "-- changed\n")
+    assert main(["argocd-cm", "--config", str(config), "--check"]) == 1
