@@ -37,8 +37,16 @@ fmt: $(STAMP) ## format with ruff
 	@$(VENV)/bin/ruff check --fix .
 	@$(VENV)/bin/ruff format .
 
-crds: $(STAMP) ## regenerate crds/ from the pydantic models
+crds: $(STAMP) ## regenerate crds/ from the pydantic models (and their copies in config/ and the chart)
 	@$(VENV)/bin/okrctl crds -o crds/
+	@cp crds/*.yaml config/crd/bases/
+	@cp crds/*.yaml charts/okr-operator/crds/
+
+demo: $(STAMP) ## local demo: control plane, Prometheus, operator, sample OKRs -> kubectl get objectives
+	@$(PY) -m e2e.demo up
+
+demo-down: ## stop the demo and remove .demo/
+	@test -x $(PY) && $(PY) -m e2e.demo down || rm -rf .demo
 
 clean: ## remove the virtualenv and caches (not ~/.cache/okr-operator)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

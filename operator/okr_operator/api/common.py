@@ -147,6 +147,12 @@ class Condition(StatusModel):
     )
 
 
+class GeneratedObjects(StatusModel):
+    prometheus_rule: str | None = Field(None, description="Name of the generated PrometheusRule.")
+    analysis_template: str | None = Field(None, description="Name of the generated AnalysisTemplate (gated SLOs).")
+
+
+
 class LocalObjectReference(ApiModel):
     """A reference to an object in the same namespace."""
 

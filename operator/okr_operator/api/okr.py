@@ -14,6 +14,7 @@ from .common import (
     ApiModel,
     Condition,
     CrossFieldRule,
+    GeneratedObjects,
     LocalObjectReference,
     ObjectMeta,
     StatusModel,
@@ -312,6 +313,7 @@ class KeyResultStatus(StatusModel):
     history: list[HistoryPoint] | None = Field(
         None, max_length=26, description="Recent values (bounded) used for the forecast."
     )
+    generated: GeneratedObjects | None = Field(None, description="Objects generated for this key result.")
     observed_generation: int | None = None
     last_evaluated: datetime | None = None
     conditions: list[Condition] | None = None

@@ -16,6 +16,7 @@ from .common import (
     Condition,
     CrossFieldRule,
     Duration,
+    GeneratedObjects,
     Labels,
     ObjectMeta,
     StatusModel,
@@ -263,11 +264,6 @@ class ErrorBudget(StatusModel):
     remaining: float | None = Field(
         None, description="Fraction of the budget left (1 - consumed; negative when overspent)."
     )
-
-
-class GeneratedObjects(StatusModel):
-    prometheus_rule: str | None = Field(None, description="Name of the generated PrometheusRule.")
-    analysis_template: str | None = Field(None, description="Name of the generated AnalysisTemplate.")
 
 
 class SLOState(StrEnum):

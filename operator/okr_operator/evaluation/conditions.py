@@ -48,19 +48,19 @@ def comparable(status: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any
         if c.get("type") in EVALUATION_CONDITIONS
     ]
     out["conditions"] = sorted(conditions, key=lambda c: c["type"])
-    return _normalise(out)
+    return normalise(out)
 
 
-def _normalise(value: Any) -> Any:
+def normalise(value: Any) -> Any:
     """Numbers compared as floats (the API hands back 1 for 1.0), dict keys sorted."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in sorted(value.items())}
+        return {k: normalise(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
-        return [_normalise(v) for v in value]
+        return [normalise(v) for v in value]
     return value
 
 

@@ -1,0 +1,100 @@
+"""The okr-operator as a real subprocess (``okr-operator run``), as a Deployment would run it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from e2e.harness.procs import ManagedProcess, free_port, wait_until
+
+
+class OperatorProcess:
+    """Start, SIGKILL and restart the operator against a cluster and a Prometheus.
+
+    Args:
+        kubeconfig: credentials the operator uses (admin, or a ServiceAccount's token).
+        prometheus_url: where it queries.
+        interval: evaluation interval (short in tests).
+        extra_env: more ``OKR_*`` settings.
+    """
+
+    def __init__(
+        self,
+        kubeconfig: Path,
+        prometheus_url: str,
+        log_path: Path,
+        *,
+        interval: str = "5s",
+        extra_env: dict[str, str] | None = None,
+        args: tuple[str, ...] = ("--standalone",),
+    ) -> None:
+        self.metrics_port = free_port()
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(kubeconfig),
+            "OKR_PROMETHEUS_URL": prometheus_url,
+            "OKR_INTERVAL": interval,
+            "OKR_METRICS_PORT": str(self.metrics_port),
+            "OKR_PROMETHEUS_TIMEOUT_SECONDS": "5",
+            "OKR_PROMETHEUS_RETRIES": "0",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        argv = [sys.executable, "-m", "okr_operator.runtime.main", "run", *args]
+        self.proc = ManagedProcess("okr-operator", argv, log_path, env=env)
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def start(self, timeout: float = 60.0) -> OperatorProcess:
+        self.proc.start()
+
+        def healthy() -> bool:
+            self.proc.check_alive()
+            return requests.get(f"http://127.0.0.1:{self.metrics_port}/healthz", timeout=2).ok
+
+        wait_until(healthy, timeout, "okr-operator /healthz", interval=0.2)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a node failure or OOM kill would: no cleanup runs."""
+        if self.proc.proc is not None and self.proc.running():
+            os.killpg(self.proc.proc.pid, signal.SIGKILL)
+            self.proc.proc.wait(10)
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of the operator's own metric ``name`` over series matching ``labels`` (0 when absent)."""
+        text = requests.get(self.metrics_url, timeout=5).text
+        total = 0.0
+        for line in text.splitlines():
+            if not line.startswith(name) or line.startswith("#"):
+                continue
+            head, _, value = line.rpartition(" ")
+            series, _, label_text = head.partition("{")
+            if series != name:
+                continue
+            if all(f'{k}="{v}"' in label_text for k, v in labels.items()):
+                total += float(value)
+        return total
+
+    def wait_for_cycles(self, cycles: int, timeout: float = 60.0) -> None:
+        start = self.metric("okr_evaluation_total")
+        wait_until(
+            lambda: self.metric("okr_evaluation_total") >= start + cycles, timeout, f"{cycles} evaluation cycles"
+        )
+
+    def log_tail(self, lines: int = 60) -> str:
+        return self.proc.log_tail(lines)
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)

@@ -1,0 +1,70 @@
+"""``okr-operator run``: start the kopf operator with settings from flags and ``OKR_*`` environment variables."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from typing import Any
+
+import click
+
+from .. import __version__
+from .settings import from_env
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="okr-operator")
+def cli() -> None:
+    """The okr-operator: OKR and SLO resources -> PrometheusRules, AnalysisTemplates and status."""
+
+
+@cli.command()
+@click.option("--prometheus-url", help="Prometheus (or Thanos/Mimir/Cortex) URL. Env: OKR_PROMETHEUS_URL.")
+@click.option("--prometheus-tenant", help="X-Scope-OrgID header value. Env: OKR_PROMETHEUS_TENANT.")
+@click.option("--prometheus-bearer-token-file", help="File with a bearer token. Env: OKR_PROMETHEUS_BEARER_TOKEN_FILE.")
+@click.option("--prometheus-ca-file", help="CA bundle for TLS. Env: OKR_PROMETHEUS_CA_FILE.")
+@click.option("--interval", help="Evaluation interval, e.g. 30s. Env: OKR_INTERVAL.")
+@click.option(
+    "--namespace", "namespaces", multiple=True, help="Watch only these namespaces (repeatable). Default: all."
+)
+@click.option("--rule-label", "rule_labels", multiple=True, help="KEY=VALUE label for generated PrometheusRules.")
+@click.option("--sli-source", type=click.Choice(["raw", "recorded"]), help="Query raw series or our recording rules.")
+@click.option("--metrics-port", type=int, help="Port of /metrics and /healthz. Env: OKR_METRICS_PORT.")
+@click.option("--standalone", is_flag=True, default=None, help="One replica: no peering, no leader lease.")
+@click.option(
+    "--priority", type=int, help="kopf peering priority (distinct per replica; default derived from POD_NAME)."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def run(
+    namespaces: tuple[str, ...], rule_labels: tuple[str, ...], verbose: bool, standalone: bool | None, **flags: Any
+) -> None:
+    """Run the operator until interrupted."""
+    import kopf
+
+    from . import handlers
+
+    labels = dict(item.split("=", 1) for item in rule_labels if "=" in item) or None
+    try:
+        settings = from_env(
+            namespaces=tuple(namespaces) or None, rule_labels=labels, standalone=standalone or None, **flags
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    handlers.configure(settings)
+    identity = handlers.identity()
+    priority = settings.priority or (zlib.crc32(identity.encode()) % 10000 + 1)
+    peering: dict[str, Any] = {"standalone": True}
+    if not settings.standalone:  # a named peering makes kopf require the KopfPeering CRDs (config/crd installs them)
+        peering = {"peering_name": settings.peering_name, "priority": priority}
+    kopf.run(clusterwide=not settings.namespaces, namespaces=settings.namespaces, **peering)
+
+
+def main() -> None:
+    cli(prog_name="okr-operator")
+
+
+if __name__ == "__main__":
+    main()

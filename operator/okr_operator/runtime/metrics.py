@@ -1,0 +1,112 @@
+"""Self-metrics (``/metrics``) and liveness (``/healthz``) on one small aiohttp server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ..evaluation.snapshot import Ref
+
+
+class StatusCollector(Collector):
+    """Progress and budget gauges straight from the statuses of the last evaluation (no stale series)."""
+
+    def __init__(self) -> None:
+        self.statuses: dict[Ref, dict[str, Any]] = {}
+        self.objective_of: dict[Ref, str] = {}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        objective = GaugeMetricFamily(
+            "okr_objective_progress", "Objective progress 0..1.", labels=["namespace", "objective"]
+        )
+        key_result = GaugeMetricFamily(
+            "okr_key_result_progress", "Key result progress 0..1.", labels=["namespace", "key_result", "objective"]
+        )
+        budget = GaugeMetricFamily(
+            "okr_slo_error_budget_remaining",
+            "Remaining error budget (fraction, <0 when overspent).",
+            labels=["namespace", "slo"],
+        )
+        sli = GaugeMetricFamily("okr_slo_sli", "SLI in percent over the SLO window.", labels=["namespace", "slo"])
+        for ref, status in sorted(self.statuses.items()):
+            if ref.kind == "Objective" and status.get("progress") is not None:
+                objective.add_metric([ref.namespace, ref.name], float(status["progress"]))
+            elif ref.kind == "KeyResult" and status.get("progress") is not None:
+                key_result.add_metric(
+                    [ref.namespace, ref.name, self.objective_of.get(ref, "")], float(status["progress"])
+                )
+            elif ref.kind == "ServiceLevelObjective":
+                remaining = (status.get("errorBudget") or {}).get("remaining")
+                if remaining is not None:
+                    budget.add_metric([ref.namespace, ref.name], float(remaining))
+                if status.get("sli") is not None:
+                    sli.add_metric([ref.namespace, ref.name], float(status["sli"]))
+        yield from (objective, key_result, budget, sli)
+
+
+class Metrics:
+    """Every metric the operator exports, in its own registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.statuses = StatusCollector()
+        r.register(self.statuses)
+        self.reconciles = Counter("okr_reconcile", "Reconciles of okr.dev objects.", ["kind", "result"], registry=r)
+        self.reconcile_seconds = Histogram(
+            "okr_reconcile_duration_seconds", "Reconcile duration.", ["kind"], registry=r
+        )
+        self.evaluations = Counter("okr_evaluation", "Evaluation cycles.", ["result"], registry=r)
+        self.evaluation_seconds = Histogram(
+            "okr_evaluation_duration_seconds",
+            "Evaluation cycle duration.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=r,
+        )
+        self.queries = Counter("okr_prometheus_queries", "Queries sent to Prometheus.", registry=r)
+        self.query_errors = Counter("okr_prometheus_query_errors", "Failed Prometheus queries.", ["reason"], registry=r)
+        self.query_seconds = Histogram(
+            "okr_prometheus_query_duration_seconds", "Prometheus query duration.", registry=r
+        )
+        self.status_writes = Counter("okr_status_writes", "Status writes to the API.", ["kind"], registry=r)
+        self.leader = Gauge("okr_evaluation_leader", "1 while this replica runs the evaluation loop.", registry=r)
+        self.objects = Gauge("okr_objects", "okr.dev objects known to the operator.", ["kind"], registry=r)
+        self.heartbeat = time.monotonic()
+
+    def on_query(self, _expr: str, seconds: float, error: str | None) -> None:
+        self.queries.inc()
+        self.query_seconds.observe(seconds)
+        if error:
+            self.query_errors.labels(error).inc()
+
+    def beat(self) -> None:
+        self.heartbeat = time.monotonic()
+
+
+async def serve(metrics: Metrics, port: int, *, stale_after: float) -> web.AppRunner:
+    """Start the /metrics + /healthz server; /healthz fails when the loop has not beaten for ``stale_after`` s."""
+
+    async def metrics_handler(_: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(metrics.registry), headers={"Content-Type": "text/plain; version=0.0.4"}
+        )
+
+    async def health_handler(_: web.Request) -> web.Response:
+        age = time.monotonic() - metrics.heartbeat
+        if age > stale_after:
+            return web.Response(status=503, text=f"evaluation loop silent for {age:.0f}s\n")
+        return web.Response(text="ok\n")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/healthz", health_handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()
+    return runner

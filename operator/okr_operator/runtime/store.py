@@ -1,0 +1,73 @@
+"""The operator's in-memory view of every okr.dev object, fed by kopf's watch events.
+
+The evaluation loop reads a snapshot of it each cycle (no per-object timers or daemons), and the
+reconcile handlers look up related objects in it (a key result's objective).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from ..evaluation.snapshot import Ref
+
+
+def ref_of(body: Mapping[str, Any]) -> Ref:
+    meta = body.get("metadata") or {}
+    return Ref(str(body.get("kind")), meta.get("namespace") or "default", meta.get("name", ""))
+
+
+class Store:
+    """Thread-safe map of Ref -> object body (as the API last showed it, plus our own status writes)."""
+
+    def __init__(self) -> None:
+        self._objects: dict[Ref, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def upsert(self, body: Mapping[str, Any]) -> Ref:
+        ref = ref_of(body)
+        with self._lock:
+            self._objects[ref] = copy.deepcopy(dict(body))
+        return ref
+
+    def remove(self, ref: Ref) -> None:
+        with self._lock:
+            self._objects.pop(ref, None)
+
+    def get(self, ref: Ref) -> dict[str, Any] | None:
+        with self._lock:
+            body = self._objects.get(ref)
+            return copy.deepcopy(body) if body is not None else None
+
+    def bodies(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(b) for b in self._objects.values()]
+
+    def of_kind(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                copy.deepcopy(b)
+                for r, b in self._objects.items()
+                if r.kind == kind and (namespace is None or r.namespace == namespace)
+            ]
+
+    def merge_status(self, ref: Ref, status: Mapping[str, Any]) -> None:
+        """Record what we just wrote, so the next cycle compares against it even before the watch catches up."""
+        with self._lock:
+            body = self._objects.get(ref)
+            if body is None:
+                return
+            current = dict(body.get("status") or {})
+            written = dict(status)
+            ours = {c.get("type") for c in written.get("conditions", [])}
+            if "conditions" in written:
+                kept = [c for c in current.get("conditions", []) if c.get("type") not in ours]
+                written["conditions"] = kept + list(written["conditions"])
+            current.update(written)
+            body["status"] = current
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._objects)
