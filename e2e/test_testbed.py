@@ -26,7 +26,7 @@ from e2e.harness import (
     upstream_crds,
 )
 from e2e.harness.procs import wait_until
-from e2e.tools.build import KUBERNETES_VERSION
+from e2e.tools.build import KUBERNETES_VERSION, TOOLS
 
 pytestmark = pytest.mark.e2e
 
@@ -468,3 +468,41 @@ def test_warm_start_under_15_seconds():
             os.kill(pid, 0)
     assert not local.dir.exists() and not prom.dir.exists()
     assert elapsed < 15, f"warm start took {elapsed:.1f} s (target < 15 s)"
+
+
+# ------------------------------------------------------------------------------ optional components
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (TOOLS["kwok"].cached and TOOLS["kube-scheduler"].cached),
+    reason="optional tools not built: python -m e2e.tools.build kwok scheduler",
+)
+def test_kwok_fake_node_runs_a_scheduled_pod():
+    with LocalCluster(scheduler=True) as local:
+        local.start_kwok()
+        local.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": "fake-0", "annotations": {"kwok.x-k8s.io/node": "fake"}},
+            }
+        )
+        local.wait_for_service_account()
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {
+                "containers": [{"name": "web", "image": "example.invalid/web:1"}],
+                # New Nodes get node.kubernetes.io/not-ready:NoSchedule at admission; the node-lifecycle
+                # controller that would lift it is off (no kubelets), so pods tolerate it.
+                "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists"}],
+            },
+        }
+        local.apply(pod)
+        phase = ("get", "pod", "web", "-o", "jsonpath={.spec.nodeName}/{.status.phase}")
+        wait_until(lambda: local.kubectl(*phase).stdout == "fake-0/Running", 60, "the pod to run on fake-0")
+        node = json.loads(local.kubectl("get", "node", "fake-0", "-o", "json").stdout)
+        ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
+        assert ready and ready[0]["status"] == "True"

@@ -9,7 +9,7 @@ from e2e.harness.history import SeriesSpec, Span, constant, openmetrics_history
 from e2e.harness.procs import ManagedProcess, free_port, stop_all, wait_until
 from e2e.harness.prometheus import LocalPrometheus, PrometheusError
 from e2e.harness.traffic import DEFAULT_BUCKETS, Traffic
-from e2e.harness.upstream import upstream_crd_groups, upstream_crds
+from e2e.harness.upstream import kwok_stage_files, upstream_crd_groups, upstream_crds
 
 __all__ = [
     "ADMIN",
@@ -27,6 +27,7 @@ __all__ = [
     "constant",
     "free_port",
     "kubectl_binary",
+    "kwok_stage_files",
     "openmetrics_history",
     "stop_all",
     "upstream_crd_groups",

@@ -319,6 +319,46 @@ class LocalCluster(KubeClientMixin):
         if remove_dir and self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def wait_for_service_account(self, namespace: str = "default", name: str = "default", timeout: float = 60) -> None:
+        """Wait until a ServiceAccount exists; pods are refused before their namespace's ``default`` one
+        (made by the controller-manager a few seconds after start, or after a namespace is created)."""
+        wait_until(
+            lambda: self.kubectl("get", "serviceaccount", name, "-n", namespace, check=False).returncode == 0,
+            timeout,
+            f"ServiceAccount {namespace}/{name}",
+            interval=0.25,
+        )
+
+    def start_process(self, name: str, argv: Sequence[str | Path], env: dict[str, str] | None = None) -> ManagedProcess:
+        """Start an extra component (a controller, the operator...) stopped and logged with the cluster."""
+        if name in self.processes and self.processes[name].running():
+            raise RuntimeError(f"a process named {name!r} is already running")
+        proc = ManagedProcess(name, [str(a) for a in argv], self.log_dir / f"{name}.log", env=env).start()
+        self.processes[name] = proc
+        return proc
+
+    def start_kwok(self, node_annotation: str = "kwok.x-k8s.io/node=fake") -> ManagedProcess:
+        """Run kwok (built on demand) with its 'fast' node and pod stages: Nodes carrying
+        ``node_annotation`` become Ready and pods bound to them Running. Needs ``scheduler=True``
+        for pods to be bound. New Nodes keep the ``node.kubernetes.io/not-ready:NoSchedule`` taint
+        (the node-lifecycle controller is off), so pods meant for them need a toleration for it.
+        """
+        from e2e.harness.upstream import kwok_stage_files
+
+        binary = build.ensure(["kwok"], log=self._say)["kwok"]
+        return self.start_process(
+            "kwok",
+            [
+                binary,
+                f"--kubeconfig={self.kubeconfig}",
+                *(f"--config={p}" for p in kwok_stage_files()),
+                "--manage-all-nodes=false",
+                f"--manage-nodes-with-annotation-selector={node_annotation}",
+                "--manage-nodes-with-label-selector=",
+                "--server-address=127.0.0.1:0",
+            ],
+        )
+
     def save_logs(self, dest: Path) -> Path:
         """Copy the process logs to ``dest`` (created); returns ``dest``."""
         dest = Path(dest)

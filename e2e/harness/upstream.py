@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from e2e.tools.build import CRD_MODULES, module_dir
+from e2e.tools.build import CRD_MODULES, TOOLS, module_dir
 
 # group name -> (module key in CRD_MODULES, files inside the module)
 _CRD_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -47,3 +47,14 @@ def upstream_crds(group: str) -> list[Path]:
     if missing:
         raise FileNotFoundError(f"{module}@{version} lacks {missing}")
     return paths
+
+
+def kwok_stage_files() -> list[Path]:
+    """kwok's 'fast' node and pod stage configs from the kwok module at the pinned version."""
+    module, version = TOOLS["kwok"].upstream
+    root = module_dir(module, version) / "kustomize" / "stage"
+    files = sorted((root / "node" / "fast").glob("*.yaml")) + sorted((root / "pod" / "fast").glob("*.yaml"))
+    files = [f for f in files if f.name != "kustomization.yaml"]
+    if not files:
+        raise FileNotFoundError(f"no stage files under {root}")
+    return files
