@@ -152,7 +152,6 @@ class GeneratedObjects(StatusModel):
     analysis_template: str | None = Field(None, description="Name of the generated AnalysisTemplate (gated SLOs).")
 
 
-
 class LocalObjectReference(ApiModel):
     """A reference to an object in the same namespace."""
 

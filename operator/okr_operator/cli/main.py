@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,94 @@ def crds(output_dir: Path | None, check: bool) -> None:
     for name, text in rendered.items():
         (output_dir / name).write_text(text, encoding="utf-8")
     click.echo(f"wrote {len(rendered)} CRD(s) to {output_dir} ({len(stale)} changed)", err=True)
+
+
+def _prometheus_options(func: Any) -> Any:
+    """The Prometheus connection flags, the same as the operator's settings."""
+    options = [
+        click.option("--prometheus", "url", required=True, metavar="URL", help="Prometheus/Thanos/Mimir URL."),
+        click.option("--tenant", help="X-Scope-OrgID header (Mimir, Cortex, Thanos receive)."),
+        click.option("--bearer-token-file", type=click.Path(exists=True, dir_okay=False), help="Bearer token file."),
+        click.option("--basic-auth-username", help="Basic auth user."),
+        click.option("--basic-auth-password-file", type=click.Path(exists=True, dir_okay=False)),
+        click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS."),
+        click.option("--insecure-skip-verify", is_flag=True, help="Do not verify the server certificate."),
+        click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per query."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@click.option("-f", "--filename", "files", multiple=True, metavar="PATH", help=FILES_HELP)
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace for objects without one.")
+@_prometheus_options
+@click.option("--at", "at", metavar="RFC3339", help="Evaluate at this time (default: now), e.g. 2026-11-20T12:00:00Z.")
+@click.option(
+    "--sli-source",
+    type=click.Choice(["raw", "recorded"]),
+    default="raw",
+    show_default=True,
+    help="raw: query the indicators' own expressions (works on any Prometheus); recorded: our recording rules.",
+)
+@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
+def evaluate(files: tuple[str, ...], namespace: str, at: str | None, sli_source: str, output: str, **conn: Any) -> None:
+    """Compute the status the operator would write, from any Prometheus, without a cluster."""
+    from ..evaluation.engine import Evaluator
+    from ..evaluation.snapshot import Snapshot
+    from ..prometheus.adapter import PrometheusAdapter
+    from ..prometheus.config import PrometheusSettings
+    from .tables import status_tables
+
+    manifests = _load(files, namespace)
+    if manifests.errors:
+        _report(manifests, quiet_warnings=True)
+        sys.exit(1)
+    when = _parse_time(at)
+    settings = PrometheusSettings(
+        url=conn["url"],
+        timeout_seconds=conn["timeout"],
+        retries=1,
+        bearer_token_file=conn["bearer_token_file"],
+        basic_auth_username=conn["basic_auth_username"],
+        basic_auth_password_file=conn["basic_auth_password_file"],
+        ca_file=conn["ca_file"],
+        insecure_skip_verify=conn["insecure_skip_verify"],
+        tenant=conn["tenant"],
+    )
+    adapter = PrometheusAdapter(settings)
+    evaluator = Evaluator(lambda expr: adapter.query(expr, at=when), sli_source=sli_source)
+    snapshot = Snapshot.from_models(manifests.models)  # type: ignore[arg-type]
+    outcome = evaluator.evaluate(snapshot, when)
+    objects = [
+        {
+            "apiVersion": "okr.dev/v1alpha1",
+            "kind": ref.kind,
+            "metadata": {"name": ref.name, "namespace": ref.namespace},
+            "status": status,
+        }
+        for ref, status in sorted(outcome.statuses.items())
+    ]
+    if output == "json":
+        click.echo(json.dumps(objects, indent=2))
+    elif output == "yaml":
+        sys.stdout.write(yamlio.dump_all(objects))
+    else:
+        status_tables(objects)
+    if outcome.queries and outcome.query_errors == outcome.queries:
+        click.echo(f"error: every query to {settings.url} failed; see the MetricsAvailable conditions", err=True)
+        sys.exit(1)
+
+
+def _parse_time(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use RFC 3339, e.g. 2026-11-20T12:00:00Z", param_hint="--at") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _read(path: Path) -> str | None:
