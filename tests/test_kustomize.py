@@ -329,3 +329,27 @@ def test_image_build_context_makes_a_wheel_with_the_entry_point(tmp_path):
     assert "okr_operator" in top
     assert not top & {"tests", "e2e", "config", "charts"}, top
     assert re.search(r"^okr-operator = okr_operator\.runtime\.main:main$", entry_points, re.M)
+
+
+def test_documented_overlay_sets_the_prometheus_settings(tmp_path):
+    """docs/install.md's overlay: a strategic merge patch changes two env entries and keeps the others."""
+    overlay = tmp_path / "my-okr"
+    overlay.mkdir()
+    rel = os.path.relpath(CONFIG, overlay)
+    docs = (REPO / "docs" / "install.md").read_text()
+    patch = docs.split("  - patch: |\n", 1)[1].split("```", 1)[0]
+    (overlay / "kustomization.yaml").write_text(
+        f"resources: [{rel}/default]\n"
+        "images:\n  - name: okr-operator\n    newName: registry.example.com/okr-operator\n    newTag: 0.1.0\n"
+        f"patches:\n  - patch: |\n{patch}"
+    )
+    objs = kustomize(overlay)
+    container = operator_container(objs)
+    env = deploy.container_env(container)
+    assert env["OKR_PROMETHEUS_URL"] == "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    assert env["OKR_RULE_LABELS"] == "release=kube-prometheus-stack"
+    assert container["image"] == "registry.example.com/okr-operator:0.1.0"
+    base = deploy.container_env(operator_container(kustomize(CONFIG / "default")))
+    assert env.keys() == base.keys()
+    parsed = settings_module.from_env(env)
+    assert parsed.rule_labels == {"release": "kube-prometheus-stack"}
