@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -275,7 +276,7 @@ def build_tool(tool: Tool) -> float:
         raise ToolBuildError(
             f"building {tool.name} v{tool.version} failed (exit {proc.returncode})\n"
             f"  in:  {TOOLS_DIR / tool.wrapper}\n"
-            f"  cmd: GOTOOLCHAIN=local CGO_ENABLED=0 {' '.join(cmd)}\n"
+            f"  cmd: GOTOOLCHAIN=local CGO_ENABLED=0 {shlex.join(cmd)}\n"
             f"--- last lines of go output ---\n{_tail(proc.stdout)}"
         )
     tmp.chmod(0o755)
