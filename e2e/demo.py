@@ -60,7 +60,6 @@ def serve() -> None:
     from e2e.harness import LocalCluster, LocalPrometheus, SyntheticExporter, constant, openmetrics_history
     from e2e.harness.operator import OperatorProcess
     from e2e.harness.rulesync import RuleSync
-    from e2e.harness.traffic import Traffic
     from e2e.harness.upstream import upstream_crds
     from e2e.tools.build import ensure
 

@@ -79,3 +79,15 @@ def test_parse_result_shapes():
     with pytest.raises(PrometheusError) as err:
         parse_result({"resultType": "matrix", "result": []})
     assert err.value.reason == "BadResponse"
+
+
+def test_jitter_within_tolerance_is_not_a_change():
+    from okr_operator.evaluation.conditions import differs
+
+    fields = ("sli", "burnRates", "state")
+    old = {"sli": 99.95, "burnRates": {"5m": 0.5}, "state": "Healthy"}
+    assert not differs({"sli": 99.9502, "burnRates": {"5m": 0.505}, "state": "Healthy"}, old, fields)
+    assert differs({"sli": 99.949, "burnRates": {"5m": 0.5}, "state": "Healthy"}, old, fields)
+    assert differs({"sli": 99.95, "burnRates": {"5m": 0.52}, "state": "Healthy"}, old, fields)
+    assert differs({"sli": 99.95, "burnRates": {"5m": 0.5}, "state": "Warning"}, old, fields)
+    assert differs({"sli": 99.95, "burnRates": {"5m": 0.5, "1h": 0.5}, "state": "Healthy"}, old, fields)

@@ -31,7 +31,7 @@ class OperatorProcess:
         *,
         interval: str = "5s",
         extra_env: dict[str, str] | None = None,
-        args: tuple[str, ...] = ("--standalone",),
+        args: tuple[str, ...] = ("--standalone", "--verbose"),
     ) -> None:
         self.metrics_port = free_port()
         env = {

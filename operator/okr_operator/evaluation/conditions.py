@@ -39,7 +39,7 @@ def comparable(status: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any
     """The evaluation-owned part of a status without timestamps, for "did anything change?"."""
     out: dict[str, Any] = {}
     for name in fields:
-        if name in ("lastEvaluated",) or name not in status:
+        if name in ("lastEvaluated", *DERIVED) or name not in status:
             continue
         out[name] = status[name]
     conditions = [
@@ -49,6 +49,39 @@ def comparable(status: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any
     ]
     out["conditions"] = sorted(conditions, key=lambda c: c["type"])
     return normalise(out)
+
+
+# How much a measured figure may move before the status is rewritten: live traffic makes short-window
+# rates jitter in the last digits, and a write per cycle for that would be noise (and API load).
+# (absolute, relative) per top-level field; a change beyond either bound is a change.
+TOLERANCE: dict[str, tuple[float, float]] = {
+    "sli": (0.0005, 0.0),  # percentage points
+    "errorBudget": (0.0005, 0.0),
+    "burnRates": (0.005, 0.02),
+    "current": (0.0, 0.001),
+    "progress": (0.0005, 0.0),
+    "forecast": (0.0, 0.01),
+}
+# Derived from fields compared above, so not compared themselves (a boundary like 4w/3w6d would flap).
+DERIVED = ("timeToExhaustion",)
+
+
+def differs(new: dict[str, Any], old: dict[str, Any], fields: tuple[str, ...]) -> bool:
+    """Whether the evaluation-owned part of a status changed beyond :data:`TOLERANCE`."""
+    a, b = comparable(new, fields), comparable(old, fields)
+    if a.keys() != b.keys():
+        return True
+    return any(_differs(a[k], b[k], TOLERANCE.get(k, (0.0, 0.0))) for k in a)
+
+
+def _differs(a: Any, b: Any, tol: tuple[float, float]) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) > max(tol[0], tol[1] * max(abs(a), abs(b)))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() != b.keys() or any(_differs(a[k], b[k], tol) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) != len(b) or any(_differs(x, y, tol) for x, y in zip(a, b, strict=True))
+    return a != b
 
 
 def normalise(value: Any) -> Any:

@@ -33,8 +33,8 @@ from ..slo.windows import burn_rate_conditions, status_windows, window_seconds
 from .batch import Answer, QueryFn, batch, run
 from .conditions import (
     EVALUATION_CONDITIONS,
-    comparable,
     condition,
+    differs,
     find,
     human_duration,
     iso,
@@ -274,7 +274,7 @@ class Evaluator:
         for e in snapshot.all():
             new = outcome.statuses[e.ref]
             fields = OWNED_FIELDS[e.ref.kind]
-            if comparable(new, fields) != comparable(e.status, fields):
+            if differs(new, e.status, fields):
                 outcome.changed[e.ref] = new
             else:  # nothing changed: keep what is written, timestamps included
                 outcome.statuses[e.ref] = _keep_written(e.status, fields, new)
@@ -495,7 +495,10 @@ def _forecast(
     spec = kr.spec
     if period is None or current is None or spec.direction not in ("increase", "decrease"):
         return None
-    points = [p for p in history if p[0] < now.replace(microsecond=0)] + [(now, current)]
+    points = [p for p in history if p[0] < now.replace(microsecond=0)]
+    if len(points) < 2:  # a trend through two points seconds apart is noise, not a forecast
+        return None
+    points.append((now, current))
     value = linear_forecast(points, period.end)
     if value is None or not math.isfinite(value):
         return None

@@ -1,0 +1,341 @@
+"""The operator end to end on the Testbed: manifests -> operator -> PrometheusRule/AnalysisTemplate ->
+Prometheus -> status -> `kubectl get objectives`.
+
+The module runs its own Prometheus (so it can stop and start it) scraping a synthetic service that has
+served constant traffic for a week (backfilled) and keeps serving it live; expected figures are
+computed here from that traffic, independently of the operator.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from e2e.harness import LocalPrometheus, SyntheticExporter, constant, openmetrics_history, upstream_crds, wait_until
+from e2e.harness.operator import OperatorProcess
+from e2e.harness.rulesync import RuleSync
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+ERROR_RATIO = 0.0005  # availability SLI 99.95%: half of the 99.9% budget
+LATENCY = ((0.05, 0.6), (0.12, 0.3), (0.2, 0.096), (0.4, 0.004))  # 0.4% slower than 250 ms: 40% of a 99% budget
+RATE = 20.0
+INTERVAL = 3
+
+
+@pytest.fixture(scope="module")
+def service() -> str:
+    return f"shop{secrets.token_hex(3)}"
+
+
+@pytest.fixture(scope="module")
+def prom(service: str, tmp_path_factory: pytest.TempPathFactory):
+    exporter = SyntheticExporter().start()
+    exporter.set(service, "v1", rate=RATE, error_ratio=ERROR_RATIO, latency=LATENCY)
+    local = LocalPrometheus(targets=[exporter.target])
+    now = time.time()
+    history = constant(service, "v1", now - 7 * 86400, now - 30, rate=RATE, error_ratio=ERROR_RATIO, latency=LATENCY)
+    local.backfill(openmetrics_history([history], step=60))
+    local.start()
+    try:
+        yield local
+    finally:
+        local.close()
+        exporter.stop()
+
+
+@pytest.fixture(scope="module")
+def crds_installed(cluster):
+    cluster.install_crds(sorted((ROOT / "crds").glob("*.yaml")))
+    cluster.install_crds([*upstream_crds("monitoring.coreos.com"), *upstream_crds("argoproj.io")])
+
+
+@pytest.fixture(scope="module")
+def operator(cluster, prom, crds_installed, tmp_path_factory):
+    sync = RuleSync(cluster.api_client, prom).start()
+    op = OperatorProcess(
+        cluster.kubeconfig,
+        prom.url,
+        tmp_path_factory.mktemp("operator") / "operator.log",
+        interval=f"{INTERVAL}s",
+        extra_env={"OKR_GATE_PROMETHEUS_ADDRESS": prom.url},
+    ).start()
+    try:
+        yield op
+    finally:
+        op.stop()
+        sync.stop()
+        print(f"\noperator log: {op.proc.log_path}")
+
+
+def samples(service: str) -> str:
+    """config/samples/ with the checkout service renamed to this module's synthetic service."""
+    text = "\n---\n".join(p.read_text() for p in sorted((ROOT / "config" / "samples").glob("*.yaml")))
+    return text.replace('service="checkout"', f'service="{service}"').replace(
+        "service: checkout", f"service: {service}"
+    )
+
+
+def apply(cluster, namespace: str, text: str) -> None:
+    path = Path(cluster.dir) / f"apply-{secrets.token_hex(4)}.yaml"
+    path.write_text(text)
+    cluster.kubectl("apply", "-n", namespace, "-f", str(path))
+
+
+def get(cluster, kind: str, namespace: str, name: str | None = None) -> Any:
+    args = ["get", kind, "-n", namespace, "-o", "json"] + ([name] if name else [])
+    out = cluster.kubectl(*args, check=False)
+    if out.returncode != 0:
+        return None
+    return json.loads(out.stdout)
+
+
+def status(cluster, kind: str, namespace: str, name: str) -> dict[str, Any]:
+    obj = get(cluster, kind, namespace, name)
+    return (obj or {}).get("status") or {}
+
+
+def condition(st: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in st.get("conditions") or [] if c["type"] == type_), {})
+
+
+def wait_status(cluster, kind, namespace, name, predicate, timeout=60.0, what="status") -> dict[str, Any]:
+    box: dict[str, Any] = {}
+
+    def check() -> bool:
+        box["s"] = status(cluster, kind, namespace, name)
+        return bool(predicate(box["s"]))
+
+    try:
+        wait_until(check, timeout, f"{kind}/{name} {what}", interval=0.5)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}; last status: {json.dumps(box.get('s'), indent=1)}") from None
+    return box["s"]
+
+
+@pytest.fixture
+def applied(cluster, namespace, service, operator):
+    apply(cluster, namespace, samples(service))
+    for name in ("checkout-availability", "checkout-latency"):
+        wait_status(cluster, "slo", namespace, name, lambda s: s.get("sli") is not None, what="SLI")
+    return namespace
+
+
+def test_samples_get_status_equal_to_the_synthetic_traffic(cluster, applied, operator):
+    ns = applied
+    availability = status(cluster, "slo", ns, "checkout-availability")
+    assert availability["sli"] == pytest.approx(100 * (1 - ERROR_RATIO), abs=2e-4)
+    assert availability["errorBudget"]["remaining"] == pytest.approx(0.5, abs=2e-3)
+    assert availability["state"] == "Healthy"
+    assert condition(availability, "Ready")["status"] == "True"
+    assert availability["generated"] == {
+        "prometheusRule": "checkout-availability-slo",
+        "analysisTemplate": "checkout-availability-gate",
+    }
+    latency = status(cluster, "slo", ns, "checkout-latency")
+    assert latency["sli"] == pytest.approx(99.6, abs=2e-3)
+    assert latency["errorBudget"]["consumed"] == pytest.approx(0.4, abs=2e-3)
+
+    budget = wait_status(cluster, "kr", ns, "checkout-budget-discipline", lambda s: s.get("current") is not None)
+    assert budget["current"] == pytest.approx(0.5, abs=2e-3)
+    assert budget["state"] == "OnTrack"
+    mttr = status(cluster, "kr", ns, "checkout-mttr")
+    assert mttr["current"] == 42 and mttr["progress"] == pytest.approx(2 / 3, abs=1e-4)
+
+    objective = wait_status(cluster, "obj", ns, "checkout-reliability", lambda s: s.get("progress") is not None)
+    # budget discipline weighs 2 (progress 1), MTTR weighs 1 (progress 2/3)
+    assert objective["progress"] == pytest.approx((2 * 1 + 2 / 3) / 3, abs=1e-4)
+    parent = wait_status(cluster, "obj", ns, "platform-excellence", lambda s: s.get("children"))
+    assert [c["name"] for c in parent["children"]] == ["checkout-reliability", "checkout-speed"]
+
+    table = cluster.kubectl("get", "objectives", "-n", ns).stdout
+    assert "PROGRESS" in table and "SCORE" in table and "STATE" in table
+    assert "checkout-reliability" in table and "OnTrack" in table
+    slo_table = cluster.kubectl("get", "slo", "-n", ns).stdout
+    assert "BUDGET-LEFT" in slo_table and "99.95" in slo_table
+
+    rules = get(cluster, "prometheusrules", ns)["items"]
+    assert sorted(r["metadata"]["name"] for r in rules) == [
+        "checkout-availability-slo",
+        "checkout-latency-slo",
+        "checkout-p95-latency-kr",
+        "sli-coverage-kr",
+    ]
+    assert all(r["metadata"]["ownerReferences"][0]["kind"] in ("ServiceLevelObjective", "KeyResult") for r in rules)
+
+
+def test_editing_a_target_updates_status(cluster, applied):
+    ns = applied
+    cluster.kubectl("patch", "slo", "checkout-availability", "-n", ns, "--type=merge", "-p", '{"spec":{"target":99.5}}')
+    st = wait_status(
+        cluster,
+        "slo",
+        ns,
+        "checkout-availability",
+        lambda s: s.get("errorBudget", {}).get("total") == pytest.approx(0.5),
+        what="budget of the new target",
+    )
+    assert st["errorBudget"]["remaining"] == pytest.approx(0.9, abs=2e-3)  # 0.05% of 0.5%
+    assert st["observedGeneration"] == 2
+    rule = get(cluster, "prometheusrule", ns, "checkout-availability-slo")
+    assert "0.072" in json.dumps(rule["spec"])  # page threshold 14.4 x 0.005
+
+
+def test_deleting_an_slo_garbage_collects_what_it_generated(cluster, applied):
+    ns = applied
+    cluster.kubectl("delete", "slo", "checkout-availability", "-n", ns)
+    wait_until(
+        lambda: (
+            get(cluster, "prometheusrule", ns, "checkout-availability-slo") is None
+            and get(cluster, "analysistemplate", ns, "checkout-availability-gate") is None
+        ),
+        60,
+        "garbage collection of the PrometheusRule and AnalysisTemplate",
+    )
+    assert get(cluster, "prometheusrule", ns, "checkout-latency-slo") is not None
+
+
+def test_hand_edits_of_a_generated_rule_are_reverted(cluster, applied):
+    ns = applied
+    cluster.kubectl(
+        "patch",
+        "prometheusrule",
+        "checkout-latency-slo",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        '[{"op":"replace","path":"/spec/groups/0/rules/0/expr","value":"vector(0)"}]',
+    )
+
+    def restored() -> bool:
+        rule = get(cluster, "prometheusrule", ns, "checkout-latency-slo")
+        return rule is not None and rule["spec"]["groups"][0]["rules"][0]["expr"] != "vector(0)"
+
+    wait_until(restored, 30, "the operator to restore the PrometheusRule")
+    cluster.kubectl("delete", "prometheusrule", "checkout-latency-slo", "-n", ns)
+    wait_until(lambda: get(cluster, "prometheusrule", ns, "checkout-latency-slo") is not None, 30, "recreation")
+
+
+def test_prometheus_down_keeps_values_and_recovers(cluster, applied, prom):
+    ns = applied
+    before = status(cluster, "slo", ns, "checkout-latency")
+    prom.stop()
+    try:
+        down = wait_status(
+            cluster,
+            "slo",
+            ns,
+            "checkout-latency",
+            lambda s: condition(s, "MetricsAvailable").get("status") == "False",
+            what="MetricsAvailable=False",
+        )
+        assert condition(down, "MetricsAvailable")["reason"] in ("PrometheusUnreachable", "PrometheusTimeout")
+        assert down["sli"] == before["sli"]
+        assert down["errorBudget"] == before["errorBudget"]
+        assert condition(down, "Ready")["status"] == "False"
+    finally:
+        prom.start()
+    up = wait_status(
+        cluster,
+        "slo",
+        ns,
+        "checkout-latency",
+        lambda s: condition(s, "MetricsAvailable").get("status") == "True",
+        timeout=90,
+        what="MetricsAvailable=True again",
+    )
+    assert up["sli"] == pytest.approx(99.6, abs=2e-3)
+
+
+def test_sigkill_and_restart_converges_without_writes(cluster, applied, operator):
+    ns = applied
+    wait_status(cluster, "kr", ns, "sli-coverage", lambda s: s.get("state") not in (None, "Unknown"), timeout=90)
+    operator.wait_for_cycles(2)
+    rules_before = sorted(r["metadata"]["uid"] for r in get(cluster, "prometheusrules", ns)["items"])
+    writes = operator.metric("okr_status_writes_total")
+    operator.wait_for_cycles(3)
+    assert operator.metric("okr_status_writes_total") == writes, "status writes at steady state"
+
+    operator.kill()
+    operator.start()
+    operator.wait_for_cycles(3)
+    assert operator.metric("okr_status_writes_total") == 0, "a restart with nothing changed writes no status"
+    rules_after = sorted(r["metadata"]["uid"] for r in get(cluster, "prometheusrules", ns)["items"])
+    assert rules_after == rules_before  # same objects, no duplicates
+    assert condition(status(cluster, "slo", ns, "checkout-availability"), "Ready")["status"] == "True"
+
+
+def test_queries_per_cycle_do_not_grow_with_slos(cluster, namespace, service, operator):
+    def slo(i: int) -> dict[str, Any]:
+        return {
+            "apiVersion": "okr.dev/v1alpha1",
+            "kind": "ServiceLevelObjective",
+            "metadata": {"name": f"s{i}"},
+            "spec": {
+                "service": service,
+                "target": 99.9,
+                "indicator": {
+                    "ratio": {
+                        "errors": f'sum(rate(http_requests_total{{service="{service}",code="500"}}[{{{{window}}}}]))',
+                        "total": f'sum(rate(http_requests_total{{service="{service}"}}[{{{{window}}}}]))',
+                    }
+                },
+                "alerting": {"enabled": False},
+            },
+        }
+
+    def per_cycle() -> float:
+        operator.wait_for_cycles(1)
+        q0, c0 = operator.metric("okr_prometheus_queries_total"), operator.metric("okr_evaluation_total")
+        operator.wait_for_cycles(3)
+        q1, c1 = operator.metric("okr_prometheus_queries_total"), operator.metric("okr_evaluation_total")
+        return (q1 - q0) / (c1 - c0)
+
+    # Only this namespace's objects matter for the count, but earlier tests may have left others: measure
+    # the increase from adding SLOs of one and the same shape.
+    apply(cluster, namespace, yaml.safe_dump_all([slo(i) for i in range(10)]))
+    wait_status(cluster, "slo", namespace, "s9", lambda s: s.get("sli") is not None, timeout=60)
+    with_10 = per_cycle()
+    apply(cluster, namespace, yaml.safe_dump_all([slo(i) for i in range(10, 200)]))
+    wait_status(cluster, "slo", namespace, "s199", lambda s: s.get("sli") is not None, timeout=120)
+    with_200 = per_cycle()
+    print(f"\nPrometheus queries per evaluation cycle: {with_10:g} with 10 SLOs, {with_200:g} with 200")
+    assert with_200 == with_10
+
+
+def test_okrctl_evaluate_matches_what_the_operator_wrote(cluster, applied, prom, service):
+    ns = applied
+    st = wait_status(cluster, "slo", ns, "checkout-availability", lambda s: s.get("sli") is not None)
+    at = st["lastEvaluated"]
+    manifests = Path(cluster.dir) / "evaluate.yaml"
+    manifests.write_text(samples(service))
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "okr_operator.cli.main", "evaluate", "-f", str(manifests), "-n", ns),
+            *("--prometheus", prom.url, "--at", at, "-o", "json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    offline = {(o["kind"], o["metadata"]["name"]): o["status"] for o in json.loads(out.stdout)}
+    for kind, short, name, fields in (
+        ("ServiceLevelObjective", "slo", "checkout-availability", ("sli", "errorBudget", "state")),
+        ("ServiceLevelObjective", "slo", "checkout-latency", ("sli", "errorBudget", "state")),
+        ("KeyResult", "kr", "checkout-mttr", ("current", "progress", "state")),
+        ("KeyResult", "kr", "checkout-budget-discipline", ("current", "progress", "state")),
+        ("Objective", "obj", "checkout-reliability", ("progress", "score", "state")),
+    ):
+        written = status(cluster, short, ns, name)
+        for field in fields:
+            assert offline[(kind, name)].get(field) == written.get(field), f"{kind}/{name} {field}"
