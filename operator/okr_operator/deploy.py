@@ -69,17 +69,16 @@ _OKR_RULES: tuple[Rule, ...] = (
     Rule(
         "monitoring.coreos.com",
         ("prometheusrules",),
-        ("get", "list", "watch", "create", "patch"),
-        "server-side apply of generated PrometheusRules; list/watch to notice drift",
+        ("get", "list", "watch", "create", "patch", "delete"),
+        "server-side apply of generated PrometheusRules; list/watch to notice drift; delete when no longer wanted",
     ),
     Rule(
         "argoproj.io",
         ("analysistemplates",),
-        ("get", "list", "watch", "create", "patch"),
-        "server-side apply of generated AnalysisTemplates (canary gates)",
+        ("get", "list", "watch", "create", "patch", "delete"),
+        "server-side apply of generated AnalysisTemplates (canary gates); delete when the gate is disabled",
     ),
-    Rule("", ("events",), ("create", "patch"), "kopf's events on our objects"),
-    Rule("events.k8s.io", ("events",), ("create", "patch"), "the operator's own events"),
+    Rule("", ("events",), ("create", "patch"), "events on our objects (kopf's and the operator's, core/v1)"),
 )
 
 _CRD_DISCOVERY = Rule(
