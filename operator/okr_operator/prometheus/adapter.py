@@ -17,6 +17,7 @@ from datetime import datetime
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .config import PrometheusSettings
@@ -143,11 +144,16 @@ class PrometheusAdapter:
             if response.status_code != 200:
                 raise PrometheusApiClientException(f"HTTP Status Code {response.status_code} ({response.content!r})")
             return parse_result(response.json()["data"])
-        except requests.exceptions.Timeout:
-            raise PrometheusError(
-                "PrometheusTimeout", f"no answer from {self.settings.url} within {self.settings.timeout_seconds:g}s"
-            ) from None
+        except requests.exceptions.JSONDecodeError as exc:  # before RequestException: it is one too
+            raise PrometheusError("BadResponse", f"Prometheus answered with something else than JSON: {exc}") from None
         except requests.exceptions.RequestException as exc:
+            # With retries, urllib3 wraps a read timeout in MaxRetryError inside a ConnectionError.
+            if isinstance(exc, requests.exceptions.Timeout) or isinstance(
+                getattr(exc.args[0] if exc.args else None, "reason", None), ReadTimeoutError
+            ):
+                raise PrometheusError(
+                    "PrometheusTimeout", f"no answer from {self.settings.url} within {self.settings.timeout_seconds:g}s"
+                ) from None
             raise PrometheusError("PrometheusUnreachable", f"cannot reach {self.settings.url}: {_short(exc)}") from None
         except PrometheusApiClientException as exc:
             raise PrometheusError("QueryFailed", f"Prometheus refused the query: {_short(exc)}") from None
