@@ -6,15 +6,20 @@
 * The operator's pod passes the namespace's ``restricted`` Pod Security level (the ReplicaSet creates it).
 * The operator's ServiceAccount token (TokenRequest) has every permission the operator needs and not more;
   no ClusterRole rule is redundant (dropping any one loses a needed permission).
+* ``okr-operator run`` with that token (peering, Lease, generated objects, status, events, deletion of a
+  disabled gate) hits no permission error; without any one ClusterRole rule it does (on a cluster that also
+  enforces OwnerReferencesPermissionEnforcement, so that the finalizers rule matters).
 * The sample OKR manifests fail clearly before the CRDs exist and apply in sync-wave order.
 
-The operator itself is not run here: see ``serviceaccount_kubeconfig`` for running it as the ServiceAccount.
+Objects this module leaves on the session cluster: namespace okr-system with the (never scheduled)
+operator Deployment, the CRDs, the ClusterKopfPeering and namespace argocd; no OKR object.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -525,3 +530,156 @@ def test_serviceaccount_kubeconfig_is_the_service_account(fresh_cluster, tmp_pat
     claims = token.split(".")[1]
     payload = base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)).decode()
     assert '"sub":"system:serviceaccount:probe:robot"' in payload
+
+
+# ------------------------------------------------------------- the operator as its ServiceAccount
+
+PERMISSION_ERROR = re.compile(r"forbidden|not enough permissions", re.IGNORECASE)
+OPERATOR_POD = "okr-operator-e2e"
+
+
+@pytest.fixture(scope="module")
+def rbac_cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
+    """A cluster with config/default installed that also enforces blockOwnerDeletion permissions.
+
+    OwnerReferencesPermissionEnforcement (on in OpenShift, off by default upstream) is what makes
+    ``update`` on ``<kind>/finalizers`` necessary; with it on, every ClusterRole rule is exercised.
+    """
+    local = LocalCluster(
+        log=lambda msg: None,
+        extra_apiserver_args=["--enable-admission-plugins=OwnerReferencesPermissionEnforcement"],
+    )
+    failed_before = request.session.testsfailed
+    local.start()
+    try:
+        local.install_crds([*upstream_crds("monitoring.coreos.com"), *upstream_crds("argoproj.io")])
+        apply_batches(local, by_wave(kustomize(CONFIG / "default")), "okr-e2e-rbac")
+        yield local
+    finally:
+        if request.session.testsfailed > failed_before:
+            dest = local.save_logs(REPO / "out" / "e2e-logs" / "test_deploy-rbac-cluster")
+            print(f"rbac cluster logs copied to {dest}")
+        local.stop()
+
+
+def start_operator_as_service_account(cluster: Any, prometheus_url: str, tmp: Path, run: str, priority: int) -> Any:
+    """``okr-operator run`` with the ServiceAccount's token, peering and the Lease, as the Deployment runs it."""
+    from e2e.harness.operator import OperatorProcess
+
+    kubeconfig = serviceaccount_kubeconfig(cluster, NAMESPACE, SERVICE_ACCOUNT, tmp / f"{run}.kubeconfig")
+    env = {
+        "OKR_LEASE_NAMESPACE": NAMESPACE,
+        "OKR_PEERING_NAME": "okr-operator",
+        "POD_NAME": OPERATOR_POD,  # the same Lease holder across runs: no wait for the Lease to expire
+        "OKR_PRIORITY": str(priority),  # rising: a stale peer never outranks the new run
+    }
+    log = tmp / f"{run}.log"
+    return OperatorProcess(kubeconfig, prometheus_url, log, interval="2s", args=(), extra_env=env)
+
+
+def log_text(op: Any) -> str:
+    path = Path(op.proc.log_path)
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def evidence(op: Any, rule: deploy.Rule) -> str | None:
+    """The first log line reporting a permission error about one of ``rule``'s resources (or subresources)."""
+    words = {res.partition("/")[2] or res for res in rule.resources}
+    lines = log_text(op).splitlines()
+    return next((ln for ln in lines if PERMISSION_ERROR.search(ln) and any(w in ln for w in words)), None)
+
+
+def apply_samples(cluster: Any, namespace: str) -> None:
+    cluster.kubectl("create", "namespace", namespace)
+    for path in sorted((CONFIG / "samples").glob("*.yaml")):
+        cluster.kubectl("apply", "-n", namespace, "-f", str(path))
+
+
+def test_operator_runs_as_its_service_account(rbac_cluster, prometheus, tmp_path):
+    """Peering, Lease, generated objects, status, events and a deletion, all with the shipped RBAC only."""
+    op = start_operator_as_service_account(rbac_cluster, prometheus.url, tmp_path, "full", priority=100)
+    op.start()
+    try:
+        apply_samples(rbac_cluster, "team")
+
+        def all_evaluated() -> bool:
+            out = rbac_cluster.kubectl("get", "objectives,keyresults,slo", "-n", "team", "-o", "yaml").stdout
+            items = yaml.safe_load(out)["items"]
+            return len(items) == 9 and all((i.get("status") or {}).get("state") for i in items)
+
+        wait_until(all_evaluated, 90, "a status on every sample")
+        rules = rbac_cluster.kubectl("get", "prometheusrules", "-n", "team", "-o", "name").stdout.split()
+        assert len(rules) == 4, rules  # two SLOs, two key results with a PromQL source
+        template = ["get", "analysistemplate", "checkout-availability-gate", "-n", "team"]
+        assert rbac_cluster.kubectl(*template, check=False).returncode == 0
+        lease = live(
+            rbac_cluster, {"kind": "Lease", "metadata": {"name": deploy.DEFAULT_LEASE, "namespace": NAMESPACE}}
+        )
+        assert lease["spec"]["holderIdentity"] == OPERATOR_POD
+        peering = live(rbac_cluster, {"kind": "ClusterKopfPeering", "metadata": {"name": "okr-operator"}})
+        assert [p["priority"] for p in (peering.get("status") or {}).values()] == [100]
+        events = rbac_cluster.kubectl("get", "events", "-n", "team", "-o", "yaml").stdout
+        assert "RulesSynced" in events
+        # Disabling the gate deletes the AnalysisTemplate (the operator's delete permission).
+        rbac_cluster.kubectl(
+            "patch",
+            "slo",
+            "checkout-availability",
+            "-n",
+            "team",
+            "--type=merge",
+            "-p",
+            '{"spec": {"gate": {"enabled": false}}}',
+        )
+        wait_until(lambda: rbac_cluster.kubectl(*template, check=False).returncode != 0, 60, "the gate's deletion")
+        op.wait_for_cycles(2)
+    finally:
+        op.stop()
+    log = log_text(op)
+    assert not PERMISSION_ERROR.search(log), [line for line in log.splitlines() if PERMISSION_ERROR.search(line)]
+
+
+def test_removing_any_cluster_role_rule_breaks_the_operator(rbac_cluster, prometheus, tmp_path):
+    """Least privilege is also sufficient privilege: without any one rule the operator hits a permission error."""
+    rules = deploy.CLUSTER_RULES
+    cluster_role = live(rbac_cluster, {"kind": "ClusterRole", "metadata": {"name": "okr-operator"}})
+    assert cluster_role["rules"] == deploy.policy_rules(rules)
+    authz = client.AuthorizationV1Api(rbac_cluster.api_client)
+
+    def set_rules(kept: list[deploy.Rule]) -> None:
+        role = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "okr-operator"},
+            "rules": deploy.policy_rules(kept),
+        }
+        rbac_cluster.kubectl(
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=okr-e2e-rbac",
+            "-f",
+            "-",
+            input=yaml.safe_dump(role),
+        )
+
+    unnoticed = []
+    try:
+        for i, rule in enumerate(rules):
+            set_rules([r for j, r in enumerate(rules) if j != i])
+            first = rule.permissions()[0]
+            wait_until(lambda p=first: not access(authz, SA_USER, *p), 30, f"rule {i} to be revoked")
+            op = start_operator_as_service_account(rbac_cluster, prometheus.url, tmp_path, f"minus-{i}", 200 + i)
+            try:
+                op.start()
+                apply_samples(rbac_cluster, f"minus-{i}")
+                wait_until(lambda o=op, r=rule: evidence(o, r), 45, f"a permission error about {rule.resources}")
+            except Exception as exc:
+                if not evidence(op, rule):
+                    unnoticed.append(f"rule {i} ({rule.why}): {exc!r}")
+            finally:
+                op.stop()
+            print(f"without rule {i} ({rule.why}): {evidence(op, rule)}")
+    finally:
+        set_rules(list(rules))
+    assert unnoticed == []
