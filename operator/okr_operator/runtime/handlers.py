@@ -188,7 +188,7 @@ async def _finish(kind: str, body: dict[str, Any], done: Reconciled, started: fl
     runtime.metrics.reconciles.labels(kind, "retry" if done.retry else "ok").inc()
     runtime.loop.nudge()
     if done.retry:
-        raise kopf.TemporaryError(done.retry, delay=60)
+        raise kopf.TemporaryError(done.retry, delay=30)
 
 
 def _body(body: kopf.Body, kind: str) -> dict[str, Any]:

@@ -75,6 +75,7 @@ class EvaluationLoop:
             leader = await asyncio.to_thread(self.lease.acquire_or_renew)
         self.metrics.leader.set(1 if leader else 0)
         if not leader:
+            self.metrics.evaluations.labels("standby").inc()
             return None
         bodies = self.store.bodies()
         for kind in ("Objective", "KeyResult", "ServiceLevelObjective"):
