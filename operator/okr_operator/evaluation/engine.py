@@ -18,11 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..api import KeyResult, Objective
+from ..generate import key_result_period
 from ..okr.alignment import find_cycles
 from ..okr.compliance import time_in_range
 from ..okr.forecast import linear_forecast
 from ..okr.pace import expected_progress, pace_state
-from ..okr.period import Period, PeriodError, elapsed_fraction, parse_period
+from ..okr.period import Period, elapsed_fraction, parse_period
 from ..okr.progress import key_result_progress, progress_towards, score
 from ..okr.rollup import KeyResultSummary, roll_up
 from ..okr.rules import IN_RANGE_RECORD, VALUE_RECORD
@@ -253,7 +254,7 @@ class Evaluator:
         objectives = {e.ref.key: e for e in snapshot.objectives if e.model is not None}
         slo_status = {r.key: s for r, s in outcome.statuses.items() if r.kind == "ServiceLevelObjective"}
         krs = [e for e in snapshot.key_results if e.model is not None]
-        periods = {e.ref: key_result_period(e.model, objectives.get(_objective_key(e))) for e in krs}
+        periods = {e.ref: key_result_period(e.model, _model(objectives.get(_objective_key(e)))) for e in krs}
         values, compliance = self._measure_key_results(krs, periods, now)
         for e in snapshot.key_results:
             if e.model is None:
@@ -286,14 +287,8 @@ class Evaluator:
 # ---------------------------------------------------------------------- key results (pure)
 
 
-def key_result_period(kr: KeyResult, objective: Entry | None) -> Period | None:
-    text = kr.spec.period or (objective.model.spec.period if objective is not None else None)
-    if text is None:
-        return None
-    try:
-        return parse_period(text)
-    except PeriodError:
-        return None
+def _model(entry: Entry | None) -> Any:
+    return entry.model if entry is not None else None
 
 
 def _objective_key(e: Entry) -> tuple[str, str]:
