@@ -18,6 +18,7 @@ operator Deployment, the CRDs, the ClusterKopfPeering and namespace argocd; no O
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -608,6 +609,16 @@ def test_operator_runs_as_its_service_account(rbac_cluster, prometheus, tmp_path
             return len(items) == 9 and all((i.get("status") or {}).get("state") for i in items)
 
         wait_until(all_evaluated, 90, "a status on every sample")
+        # Argo CD's health checks read what the operator really writes.
+        written = json.loads(
+            rbac_cluster.kubectl("get", "objectives,keyresults,slo", "-n", "team", "-o", "json").stdout
+        )
+        for obj in written["items"]:
+            verdict = deploy.health_of(obj, CONFIG / "argocd")
+            print(f"{obj['kind']}/{obj['metadata']['name']}: {verdict}")
+            assert verdict["status"] in ("Healthy", "Progressing", "Degraded") and verdict["message"]
+            if obj["kind"] != "Objective":  # Objective status has no observedGeneration yet (runtime gap)
+                assert not verdict["message"].startswith("waiting for the operator"), verdict
         rules = rbac_cluster.kubectl("get", "prometheusrules", "-n", "team", "-o", "name").stdout.split()
         assert len(rules) == 4, rules  # two SLOs, two key results with a PromQL source
         template = ["get", "analysistemplate", "checkout-availability-gate", "-n", "team"]

@@ -14,7 +14,15 @@ import pytest
 import yaml
 
 from okr_operator.api import KINDS, PaceState, SLOState
-from okr_operator.deploy import HEALTH_KEY_PREFIX, PATCH_FILE, health_checks, render_argocd_cm
+from okr_operator.deploy import (
+    HEALTH_KEY_PREFIX,
+    PATCH_FILE,
+    health_checks,
+    health_of,
+    main,
+    render_argocd_cm,
+    run_health_lua,
+)
 
 lua51 = pytest.importorskip("lupa.lua51", reason="lupa with Lua 5.1 is a dev dependency")
 
@@ -33,23 +41,15 @@ def _cases() -> list[Any]:
     return params
 
 
-def run_health(lua_source: str, obj: dict[str, Any]) -> dict[str, Any]:
-    """Run a health.lua on ``obj`` as Argo CD does; returns the table it returns as a dict."""
-    lua = lua51.LuaRuntime(unpack_returned_tuples=True)
-    assert lua.eval("_VERSION") == "Lua 5.1"
-    # Argo CD opens base, table, string, math (and coroutine); nothing reaches the host.
-    lua.execute("io = nil; os = nil; debug = nil; dofile = nil; loadfile = nil; require = nil; package = nil")
-    lua.globals().obj = lua.table_from(obj, recursive=True)
-    result = lua.execute(lua_source)
-    assert result is not None, "health.lua must return a table"
-    return {key: result[key] for key in ("status", "message")}
+def test_runtime_is_lua_51():
+    assert lua51.LuaRuntime().eval("_VERSION") == "Lua 5.1"
 
 
 @pytest.mark.parametrize(("kind_dir", "case"), _cases())
 def test_health_case(kind_dir: Path, case: dict[str, Any]) -> None:
     obj = yaml.safe_load((kind_dir / case["inputPath"]).read_text())
     assert obj["kind"] == kind_dir.name
-    got = run_health((kind_dir / "health.lua").read_text(), obj)
+    got = run_health_lua((kind_dir / "health.lua").read_text(), obj)
     assert got == {"status": case["healthStatus"]["status"], "message": case["healthStatus"]["message"]}
 
 
@@ -131,22 +131,20 @@ def test_generated_snippet_runs_like_the_files() -> None:
     for kind_dir in KIND_DIRS:
         source = cm["data"][f"{HEALTH_KEY_PREFIX}okr.dev_{kind_dir.name}"]
         for obj, health in _fixtures(kind_dir):
-            assert run_health(source, obj) == {"status": health["status"], "message": health["message"]}
+            assert run_health_lua(source, obj) == {"status": health["status"], "message": health["message"]}
 
 
 def test_a_wrong_expectation_fails() -> None:
     """The runner really compares: a Healthy object is not reported Degraded."""
     kind_dir = ARGOCD / "okr.dev" / "ServiceLevelObjective"
     obj = yaml.safe_load((kind_dir / "testdata" / "healthy.yaml").read_text())
-    got = run_health((kind_dir / "health.lua").read_text(), obj)
+    got = run_health_lua((kind_dir / "health.lua").read_text(), obj)
     assert got["status"] == "Healthy"
     obj["status"]["state"] = "Exhausted"
-    assert run_health((kind_dir / "health.lua").read_text(), obj)["status"] == "Degraded"
+    assert run_health_lua((kind_dir / "health.lua").read_text(), obj)["status"] == "Degraded"
 
 
 def test_cli_check_detects_a_stale_patch(tmp_path: Path) -> None:
-    from okr_operator.deploy import main
-
     config = tmp_path / "config"
     (config / "argocd").mkdir(parents=True)
     for lua in ARGOCD.glob("*/*/health.lua"):
@@ -159,3 +157,18 @@ def test_cli_check_detects_a_stale_patch(tmp_path: Path) -> None:
     lua = config / "argocd" / "okr.dev" / "Objective" / "health.lua"
     lua.write_text(lua.read_text() + "-- changed\n")
     assert main(["argocd-cm", "--config", str(config), "--check"]) == 1
+
+
+def test_health_cli_on_a_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kind_dir = ARGOCD / "okr.dev" / "ServiceLevelObjective"
+    items = [yaml.safe_load((kind_dir / "testdata" / f"{name}.yaml").read_text()) for name in ("healthy", "exhausted")]
+    path = tmp_path / "list.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    assert main(["health", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "ServiceLevelObjective/checkout-availability: Healthy: Healthy, SLI 99.971%, error budget remaining 0.71",
+        "ServiceLevelObjective/checkout-availability: Degraded: error budget exhausted: remaining -0.20; "
+        "alerts firing: ErrorBudgetBurnPage",
+    ]
+    assert health_of(items[0], ARGOCD)["status"] == "Healthy"

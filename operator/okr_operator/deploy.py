@@ -6,6 +6,7 @@
       python -m okr_operator.deploy argocd-cm              # print it
       python -m okr_operator.deploy argocd-cm --write      # rewrite config/argocd/argocd-cm-patch.yaml
       python -m okr_operator.deploy argocd-cm --check      # exit 1 when the committed file is stale
+      kubectl get slo -A -o yaml | python -m okr_operator.deploy health -   # Argo CD's verdict, locally
 
 * The operator's RBAC needs, one rule per thing it does (``CLUSTER_RULES``, ``NAMESPACED_RULES``,
   ``lease_rules``). ``config/rbac`` and the Helm chart must grant exactly these (tests compare them), and
@@ -237,6 +238,34 @@ def health_checks(argocd_dir: Path) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
+def run_health_lua(lua_source: str, obj: dict[str, Any]) -> dict[str, str]:
+    """Run an Argo CD ``health.lua`` on ``obj`` the way Argo CD does; returns ``{status, message}``.
+
+    Lua 5.1 (Argo CD's gopher-lua implements 5.1) through lupa, a development dependency; the object is
+    the global ``obj`` and only the base, string, table and math libraries are there.
+    """
+    try:
+        from lupa import lua51
+    except ImportError as exc:  # pragma: no cover - lupa is a dev dependency
+        raise RuntimeError("running health checks needs lupa with Lua 5.1: pip install lupa") from exc
+    lua = lua51.LuaRuntime(unpack_returned_tuples=True)
+    lua.execute("io = nil; os = nil; debug = nil; dofile = nil; loadfile = nil; require = nil; package = nil")
+    lua.globals().obj = lua.table_from(obj, recursive=True)
+    result = lua.execute(lua_source)
+    if result is None:
+        raise ValueError("health.lua returned nothing (it must return a table with status and message)")
+    return {"status": str(result["status"]), "message": str(result["message"] or "")}
+
+
+def health_of(obj: dict[str, Any], argocd_dir: Path) -> dict[str, str]:
+    """The Argo CD health of one of our objects, from ``<group>/<Kind>/health.lua`` under ``argocd_dir``."""
+    group = str(obj.get("apiVersion", "")).split("/")[0]
+    lua = argocd_dir / group / str(obj.get("kind")) / "health.lua"
+    if not lua.is_file():
+        raise FileNotFoundError(f"no health check for {group}/{obj.get('kind')} ({lua})")
+    return run_health_lua(lua.read_text(encoding="utf-8"), obj)
+
+
 def _block(text: str, indent: str) -> str:
     return "".join(f"{indent}{line}" if line.strip() else "\n" for line in text.splitlines(keepends=True))
 
@@ -283,6 +312,20 @@ def _argocd_cm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _health(args: argparse.Namespace) -> int:
+    import yaml
+
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    items = [i for d in docs for i in (d.get("items") if d.get("kind", "").endswith("List") else [d])]
+    worst = 0
+    for obj in items:
+        verdict = health_of(obj, Path(args.config) / "argocd")
+        print(f"{obj['kind']}/{obj['metadata']['name']}: {verdict['status']}: {verdict['message']}")
+        worst = max(worst, int(verdict["status"] != "Healthy"))
+    return worst
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m okr_operator.deploy", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -293,6 +336,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument("--write", action="store_true", help=f"write config/argocd/{PATCH_FILE}")
     mode.add_argument("--check", action="store_true", help=f"exit 1 when config/argocd/{PATCH_FILE} is stale")
     cm.set_defaults(func=_argocd_cm)
+    health = sub.add_parser("health", help="Argo CD's verdict on objects (kubectl get ... -o yaml | ... health -)")
+    health.add_argument("file", help="YAML with objects or a List, - for stdin")
+    health.add_argument(
+        "--config", default=str(default_config_dir()), help="the config/ directory (default: %(default)s)"
+    )
+    health.set_defaults(func=_health)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
