@@ -88,13 +88,18 @@ def _apply_all(
     return applied, problems, results
 
 
+def _invalid(body: dict[str, Any], message: str | None, now: datetime) -> Reconciled:
+    """A spec the models refuse (what the CRD schema could not check): nothing is generated."""
+    message = message or "the spec does not validate"
+    synced = condition("RulesSynced", False, "InvalidSpec", f"nothing generated: {message}")
+    return Reconciled(_status_part(body, None, synced, now), [("InvalidSpec", message, True)])
+
+
 def reconcile_slo(body: dict[str, Any], kube: KubeAdapter, options: RenderOptions) -> Reconciled:
     now = datetime.now(UTC)
     entry = entry_from_body(body)
     if entry is None or entry.model is None:
-        message = entry.invalid if entry else "not an SLO"
-        synced = condition("RulesSynced", False, "InvalidSpec", f"nothing generated: {message}")
-        return Reconciled(_status_part(body, None, synced, now), [("InvalidSpec", message or "", True)])
+        return _invalid(body, entry.invalid if entry else None, now)
     slo: ServiceLevelObjective = entry.model
     objects = objects_for_slo(slo, options)
     kinds = {o["kind"] for o in objects}
@@ -116,9 +121,7 @@ def reconcile_key_result(
     now = datetime.now(UTC)
     entry = entry_from_body(body)
     if entry is None or entry.model is None:
-        message = entry.invalid if entry else "not a key result"
-        synced = condition("RulesSynced", False, "InvalidSpec", f"nothing generated: {message}")
-        return Reconciled(_status_part(body, None, synced, now), [("InvalidSpec", message or "", True)])
+        return _invalid(body, entry.invalid if entry else None, now)
     kr: KeyResult = entry.model
     rule_name = kr_rule_name(kr.metadata.name)
     if kr.spec.source.prometheus is None:  # manual/slo sources generate nothing; drop a rule left from before
