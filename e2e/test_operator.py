@@ -339,3 +339,31 @@ def test_okrctl_evaluate_matches_what_the_operator_wrote(cluster, applied, prom,
         written = status(cluster, short, ns, name)
         for field in fields:
             assert offline[(kind, name)].get(field) == written.get(field), f"{kind}/{name} {field}"
+
+
+def test_what_the_schema_cannot_check_becomes_a_condition(cluster, namespace, service, operator):
+    """Broken PromQL passes the CRD schema (a string) but not the operator: Valid=False, an Event, no rules."""
+    bad = {
+        "apiVersion": "okr.dev/v1alpha1",
+        "kind": "ServiceLevelObjective",
+        "metadata": {"name": "broken"},
+        "spec": {
+            "service": service,
+            "target": 99.9,
+            "indicator": {
+                "ratio": {
+                    "errors": 'sum(rate(http_requests_total{code="500"}[{{window}}])',
+                    "total": "sum(rate(http_requests_total[{{window}}]))",
+                }
+            },
+        },
+    }
+    apply(cluster, namespace, yaml.safe_dump(bad))
+    st = wait_status(cluster, "slo", namespace, "broken", lambda s: condition(s, "Valid").get("status") == "False")
+    valid = condition(st, "Valid")
+    assert valid["reason"] == "InvalidSpec"
+    assert "not valid PromQL" in valid["message"] and "errors" in valid["message"]
+    assert condition(st, "RulesSynced").get("status") == "False"
+    assert get(cluster, "prometheusrule", namespace, "broken-slo") is None
+    events = get(cluster, "events", namespace)["items"]
+    assert any(e["reason"] == "InvalidSpec" and e["involvedObject"]["name"] == "broken" for e in events)
