@@ -6,11 +6,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
+import promql_parser
 from pydantic import Field, field_validator
 
 from .common import (
     API_VERSION,
     DURATION_PATTERN,
+    LABEL_NAME_PATTERN,
     SAFE_VALUE_PATTERN,
     ApiModel,
     Condition,
@@ -24,10 +26,13 @@ from .common import (
     parse_duration,
 )
 from .promql import (
+    PromQLError,
     check_label_matchers,
     check_metric_name,
+    check_syntax,
     check_vector_selector,
     check_windowed,
+    with_window,
 )
 
 KIND = "ServiceLevelObjective"
@@ -39,6 +44,52 @@ WINDOW_PATTERN = r"^([1-9][0-9]{0,3}(h|d|w)|month|quarter)$"
 CALENDAR_WINDOWS = ("month", "quarter")
 RUNBOOK_URL_PATTERN = r"^https?://[^\s{}\"'<>`]+$"
 
+# Canary selection (gate.canary): ratio expressions mark where the canary matcher goes with this
+# placeholder, inside a label matcher list, e.g. http_requests_total{service="checkout",{{canary}}}.
+# Recording rules and the operator's evaluation expand it to nothing (PromQL accepts the trailing comma
+# of {a="b",}); the gate's burn-rate query expands it to label="{{args.<arg>}}".
+CANARY_PLACEHOLDER = "{{canary}}"
+# Argo Rollouts argument names as used in {{args.<name>}}; kept DNS-label-like.
+ARG_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_CANARY_PROBE_LABEL = "okr_canary_placeholder"
+
+
+def _selector_matcher_names(expr: str) -> list[str]:
+    """Label names of every matcher of every series selector in ``expr`` (which parses)."""
+    names: list[str] = []
+    stack = [promql_parser.parse(expr)]
+    while stack:
+        node = stack.pop()
+        if type(node).__name__ == "VectorSelector":
+            names.extend(m.name for m in node.matchers.matchers)
+        for attr in ("lhs", "rhs", "expr", "param", "vector_selector"):
+            child = getattr(node, attr, None)
+            if child is not None and not isinstance(child, (str, int, float)):
+                stack.append(child)
+        stack.extend(getattr(node, "args", None) or [])
+    return names
+
+
+def check_canary_placeholder(expr: str, *, what: str) -> None:
+    """Each ``{{canary}}`` in ``expr`` must stand for one label matcher of a series selector, and
+    ``expr`` must parse both with it expanded to nothing and with it expanded to a matcher."""
+    count = expr.count(CANARY_PLACEHOLDER)
+    if not count:
+        return
+    windowed = with_window(expr, "5m")
+    hint = (
+        f"put {CANARY_PLACEHOLDER} last inside a selector's braces, after a comma when other matchers "
+        f'precede it, e.g. http_requests_total{{service="checkout",{CANARY_PLACEHOLDER}}}'
+    )
+    probe = windowed.replace(CANARY_PLACEHOLDER, f'{_CANARY_PROBE_LABEL}="x"')
+    try:
+        check_syntax(windowed.replace(CANARY_PLACEHOLDER, ""), what=what)
+        check_syntax(probe, what=what)
+    except PromQLError as exc:
+        raise PromQLError(f"{exc}; {hint}") from None
+    if _selector_matcher_names(probe).count(_CANARY_PROBE_LABEL) != count:
+        raise PromQLError(f"{what}: {CANARY_PLACEHOLDER} must be a label matcher of a series selector; {hint}")
+
 
 class RatioIndicator(ApiModel):
     """Errors (or good events) over all events, as two PromQL expressions using ``[{{window}}]``."""
@@ -47,17 +98,21 @@ class RatioIndicator(ApiModel):
         None,
         max_length=4096,
         description="PromQL for the rate of bad events over [{{window}}], e.g. "
-        'sum(rate(http_requests_total{service="checkout",code=~"5.."}[{{window}}])). Set errors or good.',
+        'sum(rate(http_requests_total{service="checkout",code=~"5..",{{canary}}}[{{window}}])). Set errors '
+        "or good. {{canary}} (optional, last inside a selector's braces) is where gate.canary's matcher goes; "
+        "it is removed everywhere else.",
     )
     good: str | None = Field(
         None,
         max_length=4096,
-        description="PromQL for the rate of good events over [{{window}}]. Set errors or good.",
+        description="PromQL for the rate of good events over [{{window}}]. Set errors or good. May hold "
+        "{{canary}} like errors.",
     )
     total: str = Field(
         max_length=4096,
         description="PromQL for the rate of all events over [{{window}}], e.g. "
-        'sum(rate(http_requests_total{service="checkout"}[{{window}}])).',
+        'sum(rate(http_requests_total{service="checkout",{{canary}}}[{{window}}])). May hold {{canary}} '
+        "like errors.",
     )
 
     cross_field_rules = (
@@ -72,8 +127,15 @@ class RatioIndicator(ApiModel):
     @classmethod
     def _parses(cls, value: str | None) -> str | None:
         if value is not None:
-            check_windowed(value, what="the expression")
+            check_canary_placeholder(value, what="the expression")
+            check_windowed(value.replace(CANARY_PLACEHOLDER, ""), what="the expression")
         return value
+
+    @property
+    def selects_canary(self) -> bool:
+        """Both expressions in use carry the ``{{canary}}`` placeholder."""
+        used = (self.errors if self.errors is not None else self.good, self.total)
+        return all(e is not None and CANARY_PLACEHOLDER in e for e in used)
 
 
 class LatencyIndicator(ApiModel):
@@ -210,6 +272,44 @@ class Alerting(ApiModel):
     )
 
 
+class CanarySelector(ApiModel):
+    """Which of the service's series are the canary's: those whose label equals an AnalysisTemplate arg.
+
+    The gate's burn-rate query then selects label="{{args.<arg>}}": a ratio indicator at its {{canary}}
+    placeholders, a latency or boolGauge indicator in its selector. The Rollout passes the arg, e.g.
+    valueFrom.podTemplateHashValue: Latest (label rollouts_pod_template_hash) or valueFrom.fieldRef
+    spec.template.metadata.labels.version (label version).
+    """
+
+    label: str = Field(
+        pattern=LABEL_NAME_PATTERN,
+        max_length=63,
+        description="Label of the service's series that tells canary from stable, e.g. version or "
+        "rollouts_pod_template_hash.",
+    )
+    arg: str = Field(
+        pattern=ARG_NAME_PATTERN,
+        max_length=63,
+        description="Name of the AnalysisTemplate argument holding the canary's value of label (the Rollout "
+        "must pass it), e.g. canary-version or canary-hash.",
+    )
+
+    cross_field_rules = (
+        CrossFieldRule(
+            cel="!self.label.startsWith('__')",
+            message="label names starting with __ are reserved by Prometheus",
+            check=lambda c: not c.label.startswith("__"),
+            field=".label",
+        ),
+        CrossFieldRule(
+            cel="self.arg != 'prometheus-address'",
+            message="arg prometheus-address is the gate's own argument; choose another name",
+            check=lambda c: c.arg != "prometheus-address",
+            field=".arg",
+        ),
+    )
+
+
 class Gate(ApiModel):
     """Canary gate: an Argo Rollouts AnalysisTemplate named <slo>-gate."""
 
@@ -232,6 +332,16 @@ class Gate(ApiModel):
         0, ge=0, le=1000, description="Inconclusive measurements (no traffic) tolerated before pausing."
     )
     consecutive_error_limit: int = Field(4, ge=0, le=1000, description="Consecutive query errors tolerated.")
+    initial_delay: Duration | None = Field(
+        None,
+        description="Wait this long before the first measurement, e.g. 1m, so the canary has traffic in "
+        "the window (a canary without traffic yet measures Inconclusive and pauses the rollout).",
+    )
+    canary: CanarySelector | None = Field(
+        None,
+        description="Measure the burn rate of the canary's series only (the error budget stays the "
+        "service's). Without it the burn rate is the whole service's.",
+    )
 
 
 class ServiceLevelObjectiveSpec(ApiModel):
@@ -252,6 +362,19 @@ class ServiceLevelObjectiveSpec(ApiModel):
     indicator: Indicator = Field(description="How good and bad events are counted.")
     alerting: Alerting = Field(default_factory=Alerting, description="Burn-rate alerts.")
     gate: Gate = Field(default_factory=Gate, description="Argo Rollouts canary gate.")
+
+    cross_field_rules = (
+        CrossFieldRule(
+            cel="!has(self.gate) || !has(self.gate.canary) || !has(self.indicator.ratio) || "
+            "(self.indicator.ratio.total.contains('{{canary}}') && (has(self.indicator.ratio.errors) ? "
+            "self.indicator.ratio.errors.contains('{{canary}}') : "
+            "(has(self.indicator.ratio.good) && self.indicator.ratio.good.contains('{{canary}}'))))",
+            message="gate.canary needs the {{canary}} placeholder in indicator.ratio.total and in errors (or "
+            'good), inside the selector braces, e.g. http_requests_total{service="checkout",{{canary}}}',
+            check=lambda s: s.gate.canary is None or s.indicator.ratio is None or s.indicator.ratio.selects_canary,
+            field=".gate.canary",
+        ),
+    )
 
     @property
     def is_calendar(self) -> bool:
@@ -313,12 +436,14 @@ class ServiceLevelObjective(ApiModel):
 # The CRD schema needs these as plain patterns too.
 __all__ = [
     "CALENDAR_WINDOWS",
+    "CANARY_PLACEHOLDER",
     "DURATION_PATTERN",
     "KIND",
     "PLURAL",
     "Alerting",
     "BoolGaugeIndicator",
     "BurnRateWindow",
+    "CanarySelector",
     "ErrorBudget",
     "Gate",
     "Indicator",

@@ -6,15 +6,22 @@ Two recording rules per SLO keep the 5m rate of bad events and of all events, on
 from one pre-aggregated series per SLO instead of every raw series over days (the expensive part of
 burn-rate rules). The same expressions, without the per-SLO selector, give every SLO's ratio in one
 query (the operator's batched evaluation).
+
+Canary selection: every function taking ``canary`` adds that label matcher (e.g.
+``version="{{args.canary-version}}"``) to the indicator's series: at the ``{{canary}}`` placeholders of a
+ratio indicator, in the selector of a latency or boolGauge indicator. Without it (recording rules,
+evaluation, the error-budget gate) the placeholders expand to nothing.
 """
 
 from __future__ import annotations
+
+import re
 
 import promql_parser
 
 from ..api.common import parse_duration
 from ..api.promql import quote, with_window
-from ..api.slo import ServiceLevelObjectiveSpec
+from ..api.slo import CANARY_PLACEHOLDER, CanarySelector, ServiceLevelObjectiveSpec
 from .windows import BASE_SECONDS, BASE_WINDOW
 
 ERRORS_RECORD = f"slo:sli_errors:rate{BASE_WINDOW}"
@@ -33,6 +40,36 @@ def _selector(histogram: str, suffix: str, matchers: str, extra: str = "") -> st
     return f"{histogram}_{suffix}{{{', '.join(parts)}}}"
 
 
+def canary_matcher(canary: CanarySelector) -> str:
+    """The label matcher selecting the canary's series; Argo Rollouts fills in the argument."""
+    return f'{canary.label}="{{{{args.{canary.arg}}}}}"'
+
+
+_CANARY_WITH_COMMA = re.compile(r"\s*,\s*" + re.escape(CANARY_PLACEHOLDER))
+
+
+def with_canary(expr: str, canary: str = "") -> str:
+    """Expand the ``{{canary}}`` placeholders of a ratio expression to ``canary`` (a matcher), or remove
+    them with the comma before them (``{service="x",{{canary}}}`` -> ``{service="x"}``)."""
+    if not canary:
+        expr = _CANARY_WITH_COMMA.sub("", expr)
+    return expr.replace(CANARY_PLACEHOLDER, canary)
+
+
+def _with_matcher(selector: str, matcher: str) -> str:
+    """A plain series selector (``probe_success`` or ``probe_success{job="x"}``) with one more matcher."""
+    if not matcher:
+        return selector
+    if selector.rstrip().endswith("}"):
+        head = selector.rstrip()[:-1].rstrip()
+        return f"{head}{'' if head.endswith(('{', ',')) else ', '}{matcher}}}"
+    return f"{selector}{{{matcher}}}"
+
+
+def _ratio_expr(expr: str, window: str, canary: str) -> str:
+    return single_series(with_window(with_canary(expr, canary), window))
+
+
 def single_series(expr: str) -> str:
     """``expr`` summed into one series; left as is when it already is a plain ``sum(...)``."""
     parsed = promql_parser.parse(expr)
@@ -41,19 +78,19 @@ def single_series(expr: str) -> str:
     return f"sum({expr})"
 
 
-def raw_total(spec: ServiceLevelObjectiveSpec, window: str) -> str:
+def raw_total(spec: ServiceLevelObjectiveSpec, window: str, canary: str = "") -> str:
     """Rate of all events over ``window`` from the service's series, as one series."""
     ind = spec.indicator
     if ind.ratio is not None:
-        return single_series(with_window(ind.ratio.total, window))
+        return _ratio_expr(ind.ratio.total, window, canary)
     if ind.latency is not None:
         lat = ind.latency
-        return f"sum(rate({_selector(lat.histogram, 'count', lat.selector)}[{window}]))"
+        return f"sum(rate({_selector(lat.histogram, 'count', lat.selector, canary)}[{window}]))"
     assert ind.bool_gauge is not None
-    return f"sum(count_over_time({ind.bool_gauge.metric}[{window}]))"
+    return f"sum(count_over_time({_with_matcher(ind.bool_gauge.metric, canary)}[{window}]))"
 
 
-def raw_errors(spec: ServiceLevelObjectiveSpec, window: str) -> str:
+def raw_errors(spec: ServiceLevelObjectiveSpec, window: str, canary: str = "") -> str:
     """Rate of bad events over ``window``; 0 (not absent) when the service has traffic but no errors.
 
     A series such as ``http_requests_total{code=~"5.."}`` does not exist before the first error, and
@@ -62,16 +99,18 @@ def raw_errors(spec: ServiceLevelObjectiveSpec, window: str) -> str:
     ind = spec.indicator
     if ind.ratio is not None:
         if ind.ratio.errors is not None:
-            return f"({single_series(with_window(ind.ratio.errors, window))} or vector(0))"
-        good = single_series(with_window(ind.ratio.good, window))
-        return f"({raw_total(spec, window)} - ({good} or vector(0)))"
+            return f"({_ratio_expr(ind.ratio.errors, window, canary)} or vector(0))"
+        assert ind.ratio.good is not None
+        good = _ratio_expr(ind.ratio.good, window, canary)
+        return f"({raw_total(spec, window, canary)} - ({good} or vector(0)))"
     if ind.latency is not None:
         lat = ind.latency
-        bucket = _selector(lat.histogram, "bucket", lat.selector, f"le={quote(_le(lat.threshold))}")
-        return f"({raw_total(spec, window)} - (sum(rate({bucket}[{window}])) or vector(0)))"
+        le = f"le={quote(_le(lat.threshold))}"
+        bucket = _selector(lat.histogram, "bucket", lat.selector, ", ".join(m for m in (canary, le) if m))
+        return f"({raw_total(spec, window, canary)} - (sum(rate({bucket}[{window}])) or vector(0)))"
     assert ind.bool_gauge is not None
-    metric = ind.bool_gauge.metric
-    return f"({raw_total(spec, window)} - (sum(sum_over_time({metric}[{window}])) or vector(0)))"
+    metric = _with_matcher(ind.bool_gauge.metric, canary)
+    return f"({raw_total(spec, window, canary)} - (sum(sum_over_time({metric}[{window}])) or vector(0)))"
 
 
 def identity_selector(name: str, namespace: str) -> str:
@@ -85,6 +124,7 @@ def recorded_ratio(window: str, selector: str = "") -> str:
     return f"(sum_over_time({ERRORS_RECORD}{selector}[{window}]) / sum_over_time({TOTAL_RECORD}{selector}[{window}]))"
 
 
-def raw_ratio(spec: ServiceLevelObjectiveSpec, window: str) -> str:
-    """Error ratio over ``window`` straight from the service's series (no recording rules needed)."""
-    return f"({raw_errors(spec, window)} / {raw_total(spec, window)})"
+def raw_ratio(spec: ServiceLevelObjectiveSpec, window: str, canary: str = "") -> str:
+    """Error ratio over ``window`` straight from the service's series (no recording rules needed);
+    with ``canary`` (a label matcher), of the canary's series only."""
+    return f"({raw_errors(spec, window, canary)} / {raw_total(spec, window, canary)})"

@@ -2,13 +2,21 @@
 
 Two metrics, both from Prometheus:
 
-- ``burn-rate``: the burn rate over ``gate.window`` must stay at or below ``gate.maxBurnRate``.
-- ``error-budget``: the remaining error budget over the SLO window must stay at or above
-  ``gate.minBudgetRemaining`` (error-budget policy: an exhausted budget freezes rollouts).
+- ``burn-rate``: the burn rate over ``gate.window`` must stay at or below ``gate.maxBurnRate``. With
+  ``gate.canary`` it is the canary's burn rate: the query selects ``<label>="{{args.<arg>}}"`` (the
+  Rollout passes the canary's value), so stable traffic cannot hide a bad canary.
+- ``error-budget``: the remaining error budget of the whole service over the SLO window must stay at or
+  above ``gate.minBudgetRemaining`` (error-budget policy: an exhausted budget freezes rollouts, however
+  healthy the canary is).
 
-No data never passes: Argo Rollouts hands a vector over as a list (``result``); the conditions require
-exactly one finite value, so an empty vector or NaN (no traffic) is neither success nor failure, i.e.
-Inconclusive, which pauses the rollout for a human once ``inconclusiveLimit`` is exceeded.
+No data never passes. Argo Rollouts hands a vector over as a list (``result``); both conditions require
+exactly one finite value (``len(result) == 1 && !isNaN(result[0]) && !isInf(result[0])``), so an empty
+vector (no series: the canary has had no traffic) or NaN (0/0: its traffic stopped) is neither success
+nor failure: the measurement is Inconclusive, and with ``inconclusiveLimit`` 0 the AnalysisRun is
+Inconclusive and the Rollout pauses for a human. The guard also keeps ``result[0]`` from being evaluated
+on an empty list (an evaluation error, i.e. an Error measurement). Query errors (Prometheus unreachable)
+are Error measurements; more than ``consecutiveErrorLimit`` in a row make the run Error, which aborts the
+Rollout like a failure. No ``default()``: a default value would let a missing measurement pass.
 """
 
 from __future__ import annotations
@@ -17,18 +25,21 @@ from typing import Any
 
 from ..api.slo import ServiceLevelObjective
 from .budget import budget_fraction
-from .expressions import raw_ratio
+from .expressions import canary_matcher, raw_ratio
 from .rules import generated_metadata, number
 from .windows import CALENDAR_NOMINAL_SECONDS
 
 PROMETHEUS_ARG = "prometheus-address"
+BURN_RATE_METRIC = "burn-rate"
+ERROR_BUDGET_METRIC = "error-budget"
 
 
 def analysis_template_name(slo_name: str) -> str:
     return f"{slo_name}-gate"
 
 
-def _has_one_finite(var: str = "result") -> str:
+def has_one_finite(var: str = "result") -> str:
+    """The guard of both conditions: exactly one series with a finite value."""
     return f"len({var}) == 1 && !isNaN({var}[0]) && !isInf({var}[0])"
 
 
@@ -38,41 +49,57 @@ def _gate_window(window: str) -> str:
     return f"{seconds // 86400}d" if seconds else window
 
 
+def burn_rate_query(slo: ServiceLevelObjective) -> str:
+    """The gate's burn rate over ``gate.window``: of the canary's series with ``gate.canary``."""
+    spec, gate = slo.spec, slo.spec.gate
+    canary = canary_matcher(gate.canary) if gate.canary is not None else ""
+    return f"{raw_ratio(spec, gate.window, canary)} / {number(budget_fraction(spec.target))}"
+
+
+def budget_remaining_query(slo: ServiceLevelObjective) -> str:
+    """The service's remaining error budget (a fraction) over the SLO window."""
+    spec = slo.spec
+    return f"1 - {raw_ratio(spec, _gate_window(spec.window))} / {number(budget_fraction(spec.target))}"
+
+
 def render_analysis_template(
     slo: ServiceLevelObjective, *, prometheus_address: str, labels: dict[str, str] | None = None
 ) -> dict[str, Any] | None:
     """The AnalysisTemplate of ``slo``, or None when its gate is disabled."""
-    spec, gate = slo.spec, slo.spec.gate
+    gate = slo.spec.gate
     if not gate.enabled:
         return None
-    budget = budget_fraction(spec.target)
-    burn_query = f"{raw_ratio(spec, gate.window)} / {number(budget)}"
-    remaining_query = f"1 - {raw_ratio(spec, _gate_window(spec.window))} / {number(budget)}"
-    limits = {
+    limits: dict[str, Any] = {
         "interval": gate.interval,
         "count": gate.count,
         "failureLimit": gate.failure_limit,
         "inconclusiveLimit": gate.inconclusive_limit,
         "consecutiveErrorLimit": gate.consecutive_error_limit,
     }
+    if gate.initial_delay is not None:
+        limits["initialDelay"] = gate.initial_delay
     max_burn = number(gate.max_burn_rate)
     min_left = number(gate.min_budget_remaining)
+    address = f"{{{{args.{PROMETHEUS_ARG}}}}}"
     metrics = [
         {
-            "name": "burn-rate",
+            "name": BURN_RATE_METRIC,
             **limits,
-            "successCondition": f"{_has_one_finite()} && result[0] <= {max_burn}",
-            "failureCondition": f"{_has_one_finite()} && result[0] > {max_burn}",
-            "provider": {"prometheus": {"address": f"{{{{args.{PROMETHEUS_ARG}}}}}", "query": burn_query}},
+            "successCondition": f"{has_one_finite()} && result[0] <= {max_burn}",
+            "failureCondition": f"{has_one_finite()} && result[0] > {max_burn}",
+            "provider": {"prometheus": {"address": address, "query": burn_rate_query(slo)}},
         },
         {
-            "name": "error-budget",
+            "name": ERROR_BUDGET_METRIC,
             **limits,
-            "successCondition": f"{_has_one_finite()} && result[0] >= {min_left}",
-            "failureCondition": f"{_has_one_finite()} && result[0] < {min_left}",
-            "provider": {"prometheus": {"address": f"{{{{args.{PROMETHEUS_ARG}}}}}", "query": remaining_query}},
+            "successCondition": f"{has_one_finite()} && result[0] >= {min_left}",
+            "failureCondition": f"{has_one_finite()} && result[0] < {min_left}",
+            "provider": {"prometheus": {"address": address, "query": budget_remaining_query(slo)}},
         },
     ]
+    args: list[dict[str, str]] = [{"name": PROMETHEUS_ARG, "value": prometheus_address}]
+    if gate.canary is not None:
+        args.append({"name": gate.canary.arg})  # no value: the Rollout must pass the canary's
     namespace = slo.metadata.namespace or "default"
     return {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -85,8 +112,5 @@ def render_analysis_template(
             slo.metadata.uid,
             labels or {},
         ),
-        "spec": {
-            "args": [{"name": PROMETHEUS_ARG, "value": prometheus_address}],
-            "metrics": metrics,
-        },
+        "spec": {"args": args, "metrics": metrics},
     }
