@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help install test unit lint fmt crds tools demo demo-down bench bench-quick clean
+.PHONY: help install test unit lint fmt crds argocd-cm tools demo demo-down bench bench-quick clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the package with dev dependencies
 
-tools: $(STAMP) ## build/cached upstream tools (kube-apiserver, etcd, prometheus, ...) under ~/.cache/okr-operator
-	@$(PY) -m e2e.tools.build
+TOOL_GROUPS ?= core helm scheduler kwok argo-rollouts sloth
+
+tools: $(STAMP) ## build/cache the upstream tools the tests use (kube-apiserver, etcd, prometheus, helm, ...)
+	@$(PY) -m e2e.tools.build $(TOOL_GROUPS)
 
 test: $(STAMP) tools ## run every test tier (unit, promtool rules, e2e on the local control plane)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
@@ -41,6 +43,9 @@ crds: $(STAMP) ## regenerate crds/ from the pydantic models (and their copies in
 	@$(VENV)/bin/okrctl crds -o crds/
 	@cp crds/*.yaml config/crd/bases/
 	@cp crds/*.yaml charts/okr-operator/crds/
+
+argocd-cm: $(STAMP) ## regenerate config/argocd/argocd-cm-patch.yaml from the Lua health checks
+	@$(PY) -m okr_operator.deploy argocd-cm --write
 
 demo: $(STAMP) ## local demo: control plane, Prometheus, operator, sample OKRs -> kubectl get objectives
 	@$(PY) -m e2e.demo up

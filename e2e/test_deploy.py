@@ -33,6 +33,7 @@ from kubernetes import config as kube_config
 
 from e2e.harness import LocalCluster, upstream_crds, wait_until
 from e2e.harness.cluster import kubectl_binary
+from e2e.harness.operator import serviceaccount_kubeconfig
 from okr_operator import deploy
 
 pytestmark = pytest.mark.e2e
@@ -46,31 +47,6 @@ WAVE = "argocd.argoproj.io/sync-wave"
 SA_USER = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def serviceaccount_kubeconfig(cluster: Any, namespace: str, name: str, path: Path, duration: str = "1h") -> Path:
-    """Write a kubeconfig that authenticates as ServiceAccount ``namespace/name`` and return its path.
-
-    The token comes from the TokenRequest API (``kubectl create token``), as a pod's projected token
-    would; server and CA are the admin kubeconfig's. Use it to run the operator as its real identity,
-    e.g. ``OperatorProcess(serviceaccount_kubeconfig(cluster, "okr-system", "okr-operator", tmp / "sa.yaml"), ...)``.
-    """
-    token = cluster.kubectl("create", "token", name, "-n", namespace, f"--duration={duration}").stdout.strip()
-    admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
-    server = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
-    user = f"{namespace}:{name}"
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [server],
-        "users": [{"name": user, "user": {"token": token}}],
-        "contexts": [{"name": user, "context": {"cluster": server["name"], "user": user, "namespace": namespace}}],
-        "current-context": user,
-    }
-    path.write_text(yaml.safe_dump(config))
-    path.chmod(0o600)
-    return path
 
 
 def kustomize(path: Path) -> list[dict[str, Any]]:
@@ -617,8 +593,7 @@ def test_operator_runs_as_its_service_account(rbac_cluster, prometheus, tmp_path
             verdict = deploy.health_of(obj, CONFIG / "argocd")
             print(f"{obj['kind']}/{obj['metadata']['name']}: {verdict}")
             assert verdict["status"] in ("Healthy", "Progressing", "Degraded") and verdict["message"]
-            if obj["kind"] != "Objective":  # Objective status has no observedGeneration yet (runtime gap)
-                assert not verdict["message"].startswith("waiting for the operator"), verdict
+            assert not verdict["message"].startswith("waiting for the operator"), verdict
         rules = rbac_cluster.kubectl("get", "prometheusrules", "-n", "team", "-o", "name").stdout.split()
         assert len(rules) == 4, rules  # two SLOs, two key results with a PromQL source
         template = ["get", "analysistemplate", "checkout-availability-gate", "-n", "team"]

@@ -1,5 +1,6 @@
 """The operator end to end on the Testbed: manifests -> operator -> PrometheusRule/AnalysisTemplate ->
-Prometheus -> status -> `kubectl get objectives`.
+Prometheus -> status -> `kubectl get objectives`. The operator runs with the shipped RBAC (config/rbac) as
+its ServiceAccount, not as admin.
 
 The module runs its own Prometheus (so it can stop and start it) scraping a synthetic service that has
 served constant traffic for a week (backfilled) and keeps serving it live; expected figures are
@@ -20,7 +21,8 @@ import pytest
 import yaml
 
 from e2e.harness import LocalPrometheus, SyntheticExporter, constant, openmetrics_history, upstream_crds, wait_until
-from e2e.harness.operator import OperatorProcess
+from e2e.harness.cluster import kubectl_binary
+from e2e.harness.operator import OperatorProcess, serviceaccount_kubeconfig
 from e2e.harness.rulesync import RuleSync
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -60,10 +62,21 @@ def crds_installed(cluster):
 
 
 @pytest.fixture(scope="module")
-def operator(cluster, prom, crds_installed, tmp_path_factory):
+def operator_identity(cluster, tmp_path_factory) -> Path:
+    """The shipped RBAC (config/rbac) and a TokenRequest token of its ServiceAccount: not admin."""
+    cluster.kubectl("create", "namespace", "okr-system", check=False)
+    rbac = subprocess.run(
+        [kubectl_binary(), "kustomize", str(ROOT / "config" / "rbac")], capture_output=True, text=True, check=True
+    ).stdout
+    cluster.kubectl("apply", "-f", "-", input=rbac)
+    return serviceaccount_kubeconfig(cluster, "okr-system", "okr-operator", tmp_path_factory.mktemp("sa") / "sa.yaml")
+
+
+@pytest.fixture(scope="module")
+def operator(cluster, prom, crds_installed, operator_identity, tmp_path_factory):
     sync = RuleSync(cluster.api_client, prom).start()
     op = OperatorProcess(
-        cluster.kubeconfig,
+        operator_identity,
         prom.url,
         tmp_path_factory.mktemp("operator") / "operator.log",
         interval=f"{INTERVAL}s",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import requests
+import yaml
 
 from e2e.harness.procs import ManagedProcess, free_port, wait_until
 
@@ -96,5 +97,26 @@ class OperatorProcess:
         return self.proc.log_tail(lines)
 
 
-def sleep(seconds: float) -> None:
-    time.sleep(seconds)
+def serviceaccount_kubeconfig(cluster: Any, namespace: str, name: str, path: Path, duration: str = "1h") -> Path:
+    """Write a kubeconfig that authenticates as ServiceAccount ``namespace/name`` and return its path.
+
+    The token comes from the TokenRequest API (``kubectl create token``), as a pod's projected token
+    would; server and CA are the admin kubeconfig's. Use it to run the operator as its real identity,
+    e.g. ``OperatorProcess(serviceaccount_kubeconfig(cluster, "okr-system", "okr-operator", tmp / "sa.yaml"), ...)``.
+    """
+    token = cluster.kubectl("create", "token", name, "-n", namespace, f"--duration={duration}").stdout.strip()
+    admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
+    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
+    server = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
+    user = f"{namespace}:{name}"
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [server],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": user, "context": {"cluster": server["name"], "user": user, "namespace": namespace}}],
+        "current-context": user,
+    }
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path

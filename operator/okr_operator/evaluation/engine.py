@@ -57,7 +57,17 @@ KR_FIELDS = (
     "history",
     "lastEvaluated",
 )
-OBJECTIVE_FIELDS = ("progress", "score", "expected", "state", "keyResults", "children", "lastEvaluated")
+# Objectives generate nothing, so no reconcile writes their status: the evaluation owns observedGeneration too.
+OBJECTIVE_FIELDS = (
+    "progress",
+    "score",
+    "expected",
+    "state",
+    "keyResults",
+    "children",
+    "observedGeneration",
+    "lastEvaluated",
+)
 OWNED_FIELDS = {"ServiceLevelObjective": SLO_FIELDS, "KeyResult": KR_FIELDS, "Objective": OBJECTIVE_FIELDS}
 HISTORY_POINTS = 26
 
@@ -551,6 +561,7 @@ def objective_status(
             "unknown": roll.unknown,
         },
         "children": [{"name": name, "namespace": ns} for ns, name in children] or None,
+        "observedGeneration": e.generation,
     }
     measured = roll.progress is not None
     conds = [
