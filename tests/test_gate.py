@@ -20,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from e2e.tools.build import tool_path
-from okr_operator.api.slo import CANARY_PLACEHOLDER
+from okr_operator.api.promql import CANARY_PLACEHOLDER
 from okr_operator.generate import RenderOptions, objects_for_slo
 from okr_operator.slo.expressions import raw_ratio, with_canary
 from okr_operator.slo.gate import (

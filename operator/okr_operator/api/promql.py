@@ -61,3 +61,48 @@ def quote(value: str) -> str:
     """A PromQL double-quoted string literal for ``value`` (escapes backslashes and quotes)."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
+
+
+# Canary selection (gate.canary): ratio expressions mark where the canary matcher goes with this
+# placeholder, inside a label matcher list, e.g. http_requests_total{service="checkout",{{canary}}}.
+# Recording rules and the operator's evaluation expand it to nothing (PromQL accepts the trailing comma
+# of {a="b",}); the gate's burn-rate query expands it to label="{{args.<arg>}}".
+CANARY_PLACEHOLDER = "{{canary}}"
+_CANARY_PROBE_LABEL = "okr_canary_placeholder"
+
+
+def _selector_matcher_names(expr: str) -> list[str]:
+    """Label names of every matcher of every series selector in ``expr`` (which parses)."""
+    names: list[str] = []
+    stack = [promql_parser.parse(expr)]
+    while stack:
+        node = stack.pop()
+        if type(node).__name__ == "VectorSelector":
+            names.extend(m.name for m in node.matchers.matchers)
+        for attr in ("lhs", "rhs", "expr", "param", "vector_selector"):
+            child = getattr(node, attr, None)
+            if child is not None and not isinstance(child, (str, int, float)):
+                stack.append(child)
+        stack.extend(getattr(node, "args", None) or [])
+    return names
+
+
+def check_canary_placeholder(expr: str, *, what: str) -> None:
+    """Each ``{{canary}}`` in ``expr`` must stand for one label matcher of a series selector, and
+    ``expr`` must parse both with it expanded to nothing and with it expanded to a matcher."""
+    count = expr.count(CANARY_PLACEHOLDER)
+    if not count:
+        return
+    windowed = with_window(expr, "5m")
+    hint = (
+        f"put {CANARY_PLACEHOLDER} last inside a selector's braces, after a comma when other matchers "
+        f'precede it, e.g. http_requests_total{{service="checkout",{CANARY_PLACEHOLDER}}}'
+    )
+    probe = windowed.replace(CANARY_PLACEHOLDER, f'{_CANARY_PROBE_LABEL}="x"')
+    try:
+        check_syntax(windowed.replace(CANARY_PLACEHOLDER, ""), what=what)
+        check_syntax(probe, what=what)
+    except PromQLError as exc:
+        raise PromQLError(f"{exc}; {hint}") from None
+    if _selector_matcher_names(probe).count(_CANARY_PROBE_LABEL) != count:
+        raise PromQLError(f"{what}: {CANARY_PLACEHOLDER} must be a label matcher of a series selector; {hint}")

@@ -6,7 +6,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-import promql_parser
 from pydantic import Field, field_validator
 
 from .common import (
@@ -26,13 +25,12 @@ from .common import (
     parse_duration,
 )
 from .promql import (
-    PromQLError,
+    CANARY_PLACEHOLDER,
+    check_canary_placeholder,
     check_label_matchers,
     check_metric_name,
-    check_syntax,
     check_vector_selector,
     check_windowed,
-    with_window,
 )
 
 KIND = "ServiceLevelObjective"
@@ -44,51 +42,8 @@ WINDOW_PATTERN = r"^([1-9][0-9]{0,3}(h|d|w)|month|quarter)$"
 CALENDAR_WINDOWS = ("month", "quarter")
 RUNBOOK_URL_PATTERN = r"^https?://[^\s{}\"'<>`]+$"
 
-# Canary selection (gate.canary): ratio expressions mark where the canary matcher goes with this
-# placeholder, inside a label matcher list, e.g. http_requests_total{service="checkout",{{canary}}}.
-# Recording rules and the operator's evaluation expand it to nothing (PromQL accepts the trailing comma
-# of {a="b",}); the gate's burn-rate query expands it to label="{{args.<arg>}}".
-CANARY_PLACEHOLDER = "{{canary}}"
 # Argo Rollouts argument names as used in {{args.<name>}}; kept DNS-label-like.
 ARG_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-_CANARY_PROBE_LABEL = "okr_canary_placeholder"
-
-
-def _selector_matcher_names(expr: str) -> list[str]:
-    """Label names of every matcher of every series selector in ``expr`` (which parses)."""
-    names: list[str] = []
-    stack = [promql_parser.parse(expr)]
-    while stack:
-        node = stack.pop()
-        if type(node).__name__ == "VectorSelector":
-            names.extend(m.name for m in node.matchers.matchers)
-        for attr in ("lhs", "rhs", "expr", "param", "vector_selector"):
-            child = getattr(node, attr, None)
-            if child is not None and not isinstance(child, (str, int, float)):
-                stack.append(child)
-        stack.extend(getattr(node, "args", None) or [])
-    return names
-
-
-def check_canary_placeholder(expr: str, *, what: str) -> None:
-    """Each ``{{canary}}`` in ``expr`` must stand for one label matcher of a series selector, and
-    ``expr`` must parse both with it expanded to nothing and with it expanded to a matcher."""
-    count = expr.count(CANARY_PLACEHOLDER)
-    if not count:
-        return
-    windowed = with_window(expr, "5m")
-    hint = (
-        f"put {CANARY_PLACEHOLDER} last inside a selector's braces, after a comma when other matchers "
-        f'precede it, e.g. http_requests_total{{service="checkout",{CANARY_PLACEHOLDER}}}'
-    )
-    probe = windowed.replace(CANARY_PLACEHOLDER, f'{_CANARY_PROBE_LABEL}="x"')
-    try:
-        check_syntax(windowed.replace(CANARY_PLACEHOLDER, ""), what=what)
-        check_syntax(probe, what=what)
-    except PromQLError as exc:
-        raise PromQLError(f"{exc}; {hint}") from None
-    if _selector_matcher_names(probe).count(_CANARY_PROBE_LABEL) != count:
-        raise PromQLError(f"{what}: {CANARY_PLACEHOLDER} must be a label matcher of a series selector; {hint}")
 
 
 class RatioIndicator(ApiModel):

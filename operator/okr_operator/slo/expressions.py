@@ -20,8 +20,8 @@ import re
 import promql_parser
 
 from ..api.common import parse_duration
-from ..api.promql import quote, with_window
-from ..api.slo import CANARY_PLACEHOLDER, CanarySelector, ServiceLevelObjectiveSpec
+from ..api.promql import CANARY_PLACEHOLDER, quote, with_window
+from ..api.slo import CanarySelector, ServiceLevelObjectiveSpec
 from .windows import BASE_SECONDS, BASE_WINDOW
 
 ERRORS_RECORD = f"slo:sli_errors:rate{BASE_WINDOW}"
