@@ -81,6 +81,7 @@ def operator(cluster, prom, crds_installed, operator_identity, tmp_path_factory)
         tmp_path_factory.mktemp("operator") / "operator.log",
         interval=f"{INTERVAL}s",
         extra_env={"OKR_GATE_PROMETHEUS_ADDRESS": prom.url},
+        args=("--standalone", "--verbose"),  # debug log: which status was written when
     ).start()
     try:
         yield op

@@ -32,7 +32,7 @@ class OperatorProcess:
         *,
         interval: str = "5s",
         extra_env: dict[str, str] | None = None,
-        args: tuple[str, ...] = ("--standalone", "--verbose"),
+        args: tuple[str, ...] = ("--standalone",),
     ) -> None:
         self.metrics_port = free_port()
         env = {
