@@ -1,0 +1,183 @@
+"""Alert equivalence: do our page/ticket alerts fire (or stay silent) like Sloth's and Pyrra's on the same data?
+
+One ``promtool test rules`` run simulates 5.5 days at a 1-minute evaluation interval (``for:`` clauses
+are honoured). Three services run at 0.1x of a 99.9% SLO's burn rate for 4 days, then burn at 15x, 3.5x
+and 0.9x for 36 hours (long enough for every ticket alert's windows and ``for:``). Each tool's rules for
+the three services are loaded together; one PromQL test reads the first time each alert was firing
+(from the ``ALERTS`` series the rule manager writes), another the alerts still firing at the end.
+promtool prints what it got when the expectation (none) does not
+match, which is how the figures are read back.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench import slos
+from e2e.tools import build
+
+BURNS = (15.0, 3.5, 0.9)
+BASELINE_BURN = 0.1
+BUDGET = 1 - slos.TARGET / 100
+RATE_PER_MINUTE = 600.0  # 10 req/s
+BASELINE_MINUTES = 4 * 1440
+BURN_MINUTES = 36 * 60  # the whole simulation stays below promtool's 10 000 samples per series (166 h)
+EXPECTED = {15.0: {"page", "ticket"}, 3.5: {"ticket"}, 0.9: set()}
+
+
+def service_for(burn: float) -> str:
+    return "eq-" + f"{burn:g}x".replace(".", "-")
+
+
+def _counter(per_minute_before: float, per_minute_after: float) -> str:
+    """promtool series notation: ``per_minute_before`` for 4 days, then ``per_minute_after`` for 3 days."""
+    at_onset = per_minute_before * BASELINE_MINUTES
+    return f"0+{per_minute_before!r}x{BASELINE_MINUTES - 1} {at_onset!r}+{per_minute_after!r}x{BURN_MINUTES}"
+
+
+def input_series() -> list[dict[str, str]]:
+    series = []
+    for burn in BURNS:
+        svc = service_for(burn)
+        before, after = BASELINE_BURN * BUDGET, burn * BUDGET
+        for code, share_before, share_after in (("500", before, after), ("200", 1 - before, 1 - after)):
+            series.append(
+                {
+                    "series": f'http_requests_total{{service="{svc}",pod="{svc}-0",code="{code}"}}',
+                    "values": _counter(RATE_PER_MINUTE * share_before, RATE_PER_MINUTE * share_after),
+                }
+            )
+    return series
+
+
+@dataclass
+class Outcome:
+    tool: str
+    burn: float
+    first_firing: dict[str, float]  # severity -> minutes after the burn started
+    firing_at_end: set[str]
+
+    @property
+    def matches_expectation(self) -> bool:
+        return self.firing_at_end == EXPECTED[self.burn]
+
+
+_GOT = re.compile(r"(\{[^}]*\})\s+([0-9.eE+-]+)")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _parse_got(output: str, marker: str) -> list[tuple[dict[str, str], float]]:
+    """The samples promtool reports as ``got`` for the test whose expression contains ``marker``."""
+    block = output.split(marker, 1)
+    if len(block) < 2:
+        return []
+    text = block[1]
+    got = text.split("got:", 1)[1] if "got:" in text else ""
+    got = got.split("expr:", 1)[0]
+    out = []
+    for labels_text, value in _GOT.findall(got):
+        out.append((dict(_LABEL.findall(labels_text)), float(value)))
+    return out
+
+
+def run(tools: dict[str, slos.Generated]) -> dict[str, Any]:
+    """Run the simulation for the tools whose rules were generated for the equivalence services."""
+    promtool = build.ensure(["promtool"], log=lambda _m: None)["promtool"]
+    onset = BASELINE_MINUTES * 60
+    end = (BASELINE_MINUTES + BURN_MINUTES) * 60
+    with tempfile.TemporaryDirectory(prefix="bench-eq-") as tmp:
+        files = []
+        for tool, gen in tools.items():
+            path = Path(tmp) / f"{tool}.yml"
+            path.write_text(yaml.safe_dump({"groups": gen.groups}, sort_keys=False))
+            files.append(path.name)
+        first = f'min_over_time((timestamp(ALERTS{{alertstate="firing"}}) > {onset})[{end - onset}s:1m])'
+        last = 'ALERTS{alertstate="firing"}'
+        test = {
+            "rule_files": files,
+            "evaluation_interval": "1m",
+            "tests": [
+                {
+                    "interval": "1m",
+                    "input_series": input_series(),
+                    "promql_expr_test": [
+                        {"expr": first, "eval_time": f"{end}s", "exp_samples": []},
+                        {"expr": last, "eval_time": f"{end}s", "exp_samples": []},
+                    ],
+                }
+            ],
+        }
+        (Path(tmp) / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
+        import time
+
+        started = time.monotonic()
+        proc = subprocess.run(
+            [str(promtool), "test", "rules", "test.yml"], cwd=tmp, capture_output=True, text=True, check=False
+        )
+        seconds = time.monotonic() - started
+        output = proc.stdout + proc.stderr
+    firsts = _parse_got(output, "min_over_time")
+    lasts = _parse_got(output, 'expr: "ALERTS')
+    rule_errors = [line.strip() for line in output.splitlines() if "err:" in line]
+    if rule_errors or (proc.returncode != 0 and "got:" not in output):
+        raise RuntimeError(f"promtool test rules failed unexpectedly:\n{output[-3000:]}")
+    outcomes: list[Outcome] = []
+    for tool in tools:
+        for burn in BURNS:
+            svc = service_for(burn)
+            o = Outcome(tool, burn, {}, set())
+            for labels, ts in firsts:
+                sev = slos.severity_of(tool, labels)
+                if sev and _service_of(labels) == svc:
+                    minutes = (ts - onset) / 60
+                    o.first_firing[sev] = min(o.first_firing.get(sev, minutes), minutes)
+            for labels, _ in lasts:
+                sev = slos.severity_of(tool, labels)
+                if sev and _service_of(labels) == svc:
+                    o.firing_at_end.add(sev)
+            outcomes.append(o)
+    return {
+        "seconds": round(seconds, 1),
+        "scenario": (
+            f"{BASELINE_MINUTES // 1440} days at {BASELINE_BURN:g}x, then {BURN_MINUTES // 60} hours at the burn rate; "
+            "99.9% over 28d, 1m evaluation interval, promtool test rules"
+        ),
+        "outcomes": [
+            {
+                "tool": o.tool,
+                "burn": o.burn,
+                "firing_at_end": sorted(o.firing_at_end),
+                "expected": sorted(EXPECTED[o.burn]),
+                "as_expected": o.matches_expectation,
+                "minutes_to_page": _round(o.first_firing.get("page")),
+                "minutes_to_ticket": _round(o.first_firing.get("ticket")),
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _service_of(labels: dict[str, str]) -> str | None:
+    return labels.get("service") or labels.get("sloth_service")
+
+
+def generate_all(available: list[str]) -> dict[str, slos.Generated]:
+    """Each available tool's rules for the three equivalence services."""
+    names = [service_for(b) for b in BURNS]
+    out = {}
+    for tool in available:
+        gen = slos.GENERATORS[tool](list(range(len(names))), names)
+        if gen is not None:
+            out[tool] = gen
+    return out

@@ -1,0 +1,414 @@
+"""The operator at scale on the Testbed: 10, 1 000 and 10 000 objects (SLOs and key results in objectives).
+
+Per size, a fresh LocalCluster (etcd + kube-apiserver + controller-manager; no pods are needed) with our
+CRDs and prometheus-operator's, the real operator as a subprocess (``okr-operator run --standalone``,
+interval 30 s, raw SLI queries), and one shared Prometheus scraping ``bench.synth``'s live exporter
+(100 services, 2 hours of backfilled history). Measured:
+
+* apply -> all statuses: from the first create until every object shows ``status.lastEvaluated``
+  (objects are created by 8 client threads; the apply time itself is reported too);
+* steady state over a few cycles: Prometheus queries per cycle, status writes per cycle, CPU seconds per
+  cycle of the operator, kube-apiserver, etcd and Prometheus, evaluation and query time per cycle;
+* operator RSS (now and peak);
+* single-edit latency under that load: an SLO's target is patched and the time until its status shows
+  the new budget is taken, several times (p50/p95);
+* optionally a py-spy profile of the operator (convergence and steady state) summarised by module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bench import objects, procstat, synth
+from e2e.harness import LocalCluster, LocalPrometheus, upstream_crds, wait_until
+from e2e.harness.operator import OperatorProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUP, VERSION = "okr.dev", "v1alpha1"
+PLURALS = {"Objective": "objectives", "KeyResult": "keyresults", "ServiceLevelObjective": "servicelevelobjectives"}
+INTERVAL = 30
+SERVICES = 100
+HISTORY = 2 * 3600
+SCRAPE = 15
+
+
+def say(msg: str) -> None:
+    print(f"[bench operator] {msg}", flush=True)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 3)
+
+
+def wait_for_cycles(op: OperatorProcess, cycles: int, timeout: float) -> None:
+    """Like ``OperatorProcess.wait_for_cycles`` but polling /metrics once a second: scraping it ten times a
+    second (the harness's pace) costs the operator measurable CPU."""
+    start = op.metric("okr_evaluation_total")
+    wait_until(lambda: op.metric("okr_evaluation_total") >= start + cycles, timeout, f"{cycles} cycles", interval=1)
+
+
+class Metrics:
+    """The operator's own counters that the benchmark reads."""
+
+    NAMES = (
+        "okr_prometheus_queries_total",
+        "okr_status_writes_total",
+        "okr_evaluation_total",
+        "okr_evaluation_duration_seconds_sum",
+        "okr_evaluation_duration_seconds_count",
+        "okr_prometheus_query_duration_seconds_sum",
+    )
+
+    def __init__(self, op: OperatorProcess) -> None:
+        self.op = op
+
+    def read(self) -> dict[str, float]:
+        values = {name: self.op.metric(name) for name in self.NAMES}
+        for kind in PLURALS:
+            values[f"writes:{kind}"] = self.op.metric("okr_status_writes_total", kind=kind)
+        return values
+
+
+def _create_all(api_client: Any, items: list[tuple[str, dict[str, Any]]], threads: int = 8) -> float:
+    from kubernetes import client
+
+    custom = client.CustomObjectsApi(api_client)
+    core = client.CoreV1Api(api_client)
+    for ns in sorted({ns for ns, _ in items}):
+        with contextlib.suppress(client.ApiException):
+            core.create_namespace({"metadata": {"name": ns}})
+    started = time.monotonic()
+
+    def create(pair: tuple[str, dict[str, Any]]) -> None:
+        ns, body = pair
+        custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURALS[body["kind"]], body)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(create, items))
+    return time.monotonic() - started
+
+
+def _evaluated(api_client: Any) -> int:
+    """How many okr.dev objects show status.lastEvaluated."""
+    from kubernetes import client
+
+    custom = client.CustomObjectsApi(api_client)
+    done = 0
+    for plural in PLURALS.values():
+        items = custom.list_cluster_custom_object(GROUP, VERSION, plural)["items"]
+        done += sum(1 for o in items if (o.get("status") or {}).get("lastEvaluated"))
+    return done
+
+
+class Profiler:
+    """py-spy record of a running process until ``stop()`` (SIGINT makes py-spy write its file)."""
+
+    def __init__(self, pid: int, out: Path, rate: int = 50) -> None:
+        self.out = out
+        exe = Path(sys.executable).parent / "py-spy"
+        self.available = exe.exists()
+        self.proc: subprocess.Popen[bytes] | None = None
+        if self.available:
+            self.proc = subprocess.Popen(
+                [
+                    str(exe),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--rate",
+                    str(rate),
+                    "--nonblocking",
+                    "--format",
+                    "raw",
+                    "-o",
+                    str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+
+    def stop(self) -> dict[str, Any] | None:
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        if not self.out.exists():
+            return {"error": (self.proc.stderr.read().decode()[-500:] if self.proc.stderr else "no output")}
+        return summarise_profile(self.out)
+
+
+def _module_of(frame: str) -> str:
+    """'func (path/to/file.py:12)' -> a module bucket: okr_operator.<pkg>, kopf, kubernetes, json, ..."""
+    path = frame.rpartition("(")[2].rstrip(")").rsplit(":", 1)[0]
+    if "okr_operator/" in path:
+        rest = path.split("okr_operator/", 1)[1]
+        return "okr_operator." + rest.split("/", 1)[0].removesuffix(".py")
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    name = path.rsplit("/", 1)[-1].removesuffix(".py")
+    if "/asyncio/" in path:
+        return "asyncio"
+    if "/json/" in path:
+        return "json"
+    if "/http/" in path:
+        return "http"
+    return name or "?"
+
+
+CATEGORIES = (
+    ("okr_operator.", "our code (okr_operator)"),
+    ("kopf", "kopf (watches, handlers, progress annotations)"),
+    ("kubernetes", "kubernetes client"),
+    ("urllib3", "HTTP client (urllib3/requests/ssl/socket)"),
+    ("requests", "HTTP client (urllib3/requests/ssl/socket)"),
+    ("ssl", "HTTP client (urllib3/requests/ssl/socket)"),
+    ("socket", "HTTP client (urllib3/requests/ssl/socket)"),
+    ("http", "HTTP client (urllib3/requests/ssl/socket)"),
+    ("aiohttp", "aiohttp (kopf's API client, /metrics server)"),
+    ("yarl", "aiohttp (kopf's API client, /metrics server)"),
+    ("multidict", "aiohttp (kopf's API client, /metrics server)"),
+    ("selectors", "asyncio event loop and I/O"),
+    ("selector_events", "asyncio event loop and I/O"),
+    ("asyncio", "asyncio event loop and I/O"),
+    ("base_events", "asyncio event loop and I/O"),
+    ("prometheus_client", "prometheus_client (our /metrics)"),
+    ("exposition", "prometheus_client (our /metrics)"),
+    ("json", "json"),
+    ("decoder", "json"),
+    ("encoder", "json"),
+    ("copy", "copy.deepcopy"),
+    ("pydantic", "pydantic"),
+    ("promql_parser", "promql_parser"),
+)
+
+
+def category_of(module: str) -> str:
+    for prefix, name in CATEGORIES:
+        if module == prefix.rstrip(".") or module.startswith(prefix):
+            return name
+    return "other (stdlib, logging, threading)"
+
+
+ENTRY_FRAMES = ("runtime/main.py",)
+
+
+def summarise_profile(path: Path, top: int = 12) -> dict[str, Any]:
+    """Where the CPU samples went: by module of the innermost frame, and the heaviest functions of ours
+    (inclusive, i.e. with everything they call)."""
+    own: Counter[str] = Counter()
+    categories: Counter[str] = Counter()
+    ours_inclusive: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        frames = [f for f in stack.split(";") if f and not f.startswith("process ") and not f.startswith("thread ")]
+        if not frames:
+            continue
+        total += count
+        own[_module_of(frames[-1])] += count
+        categories[category_of(_module_of(frames[-1]))] += count
+        seen = set()
+        for frame in frames:
+            if "okr_operator/" in frame and not any(e in frame for e in ENTRY_FRAMES):
+                name = frame.rpartition(" (")[0] + " (" + frame.rpartition("okr_operator/")[2].rsplit(":", 1)[0] + ")"
+                if name not in seen:
+                    seen.add(name)
+                    ours_inclusive[name] += count
+    if not total:
+        return {"samples": 0}
+    return {
+        "samples": total,
+        "by_category": [(m, round(100 * c / total, 1)) for m, c in categories.most_common()],
+        "by_module": [(m, round(100 * c / total, 1)) for m, c in own.most_common(top)],
+        "our_functions_inclusive": [(f, round(100 * c / total, 1)) for f, c in ours_inclusive.most_common(top)],
+    }
+
+
+def _edit_latencies(api_client: Any, namespace: str, name: str, edits: int, timeout: float) -> list[float]:
+    """Patch the SLO's target back and forth; seconds until status.errorBudget.total shows the new budget."""
+    from kubernetes import client
+
+    custom = client.CustomObjectsApi(api_client)
+    latencies = []
+    for i in range(edits):
+        target = 99.5 if i % 2 == 0 else 99.9
+        started = time.monotonic()
+        custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURALS["ServiceLevelObjective"], name, {"spec": {"target": target}}
+        )
+
+        def shows_new_budget(want: float = round(100 - target, 6)) -> bool:
+            obj = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "servicelevelobjectives", name)
+            total = ((obj.get("status") or {}).get("errorBudget") or {}).get("total")
+            return total is not None and abs(float(total) - want) < 1e-6
+
+        wait_until(shows_new_budget, timeout, f"status of {namespace}/{name} after edit {i}", interval=0.2)
+        latencies.append(time.monotonic() - started)
+        time.sleep(0.5)
+    return latencies
+
+
+def measure(
+    prom: LocalPrometheus, n: int, edits: int, steady_cycles: int, profile: bool, workdir: Path, interval: int
+) -> dict[str, Any]:
+    items = objects.tree(n, SERVICES)
+    kinds = Counter(obj["kind"] for _, obj in items)
+    result: dict[str, Any] = {
+        "objects": len(items),
+        "kinds": dict(kinds),
+        "namespaces": len({ns for ns, _ in items}),
+    }
+    with LocalCluster(log=lambda _m: None) as cluster:
+        cluster.install_crds(sorted((ROOT / "crds").glob("*.yaml")))
+        cluster.install_crds(upstream_crds("monitoring.coreos.com"))
+        op = OperatorProcess(
+            cluster.kubeconfig,
+            prom.url,
+            workdir / f"operator-{n}.log",
+            interval=f"{interval}s",
+            extra_env={"OKR_PROMETHEUS_TIMEOUT_SECONDS": "120"},
+            args=("--standalone", "--verbose") if os.environ.get("BENCH_OPERATOR_VERBOSE") else ("--standalone",),
+        ).start()
+        try:
+            metrics = Metrics(op)
+            wait_for_cycles(op, 1, timeout=120)
+            pid = op.proc.pid
+            assert pid is not None
+            pids = {"operator": pid, "prometheus": prom.proc.pid}  # type: ignore[union-attr]
+            for name, proc in cluster.processes.items():
+                if proc.pid is not None:
+                    pids[name] = proc.pid
+            profiler = Profiler(pid, workdir / f"profile-{n}-converge.txt") if profile else None
+            cpu = procstat.CpuMeter(pids).start()
+            load_before = procstat.loadavg()
+            started = time.monotonic()
+            apply_seconds = _create_all(cluster.api_client, items)
+            say(f"{n} objects: created in {apply_seconds:.1f} s; waiting for every status")
+            writes_needed = len(items)
+
+            def all_written() -> bool:
+                op.proc.check_alive()
+                if metrics.op.metric("okr_status_writes_total") < writes_needed:
+                    return False
+                return _evaluated(cluster.api_client) >= len(items)
+
+            wait_until(all_written, 3600, f"statuses of {n} objects", interval=2 if n <= 1000 else 5)
+            converge = time.monotonic() - started
+            result["apply_seconds"] = round(apply_seconds, 1)
+            result["apply_to_all_status_seconds"] = round(converge, 1)
+            result["converge_cpu_seconds"] = cpu.read()
+            result["converge_profile"] = profiler.stop() if profiler else None
+            say(f"{n} objects: all statuses after {converge:.1f} s")
+
+            # Steady state: let the cycle that saw the last writes finish, then measure.
+            wait_for_cycles(op, 2, timeout=3600)
+            profiler = Profiler(pid, workdir / f"profile-{n}-steady.txt") if profile else None
+            m0, cpu = metrics.read(), procstat.CpuMeter(pids).start()
+            t0 = time.monotonic()
+            wait_for_cycles(op, steady_cycles, timeout=3600)
+            m1, used, wall = metrics.read(), cpu.read(), time.monotonic() - t0
+            cycles = m1["okr_evaluation_total"] - m0["okr_evaluation_total"]
+            evals = m1["okr_evaluation_duration_seconds_count"] - m0["okr_evaluation_duration_seconds_count"]
+            result["steady"] = {
+                "cycles": int(cycles),
+                "seconds_per_cycle": round(wall / cycles, 2),
+                "queries_per_cycle": round(
+                    (m1["okr_prometheus_queries_total"] - m0["okr_prometheus_queries_total"]) / cycles, 2
+                ),
+                "status_writes_per_cycle": round(
+                    (m1["okr_status_writes_total"] - m0["okr_status_writes_total"]) / cycles, 2
+                ),
+                "status_writes_by_kind": {
+                    kind: int(m1[f"writes:{kind}"] - m0[f"writes:{kind}"])
+                    for kind in PLURALS
+                    if m1[f"writes:{kind}"] > m0[f"writes:{kind}"]
+                },
+                "evaluation_seconds_per_cycle": round(
+                    (m1["okr_evaluation_duration_seconds_sum"] - m0["okr_evaluation_duration_seconds_sum"])
+                    / max(evals, 1),
+                    3,
+                ),
+                "query_seconds_per_cycle": round(
+                    (m1["okr_prometheus_query_duration_seconds_sum"] - m0["okr_prometheus_query_duration_seconds_sum"])
+                    / cycles,
+                    3,
+                ),
+                "cpu_seconds_per_cycle": {k: round(v / cycles, 3) for k, v in used.items()},
+            }
+            result["steady_profile"] = profiler.stop() if profiler else None
+            result["memory"] = procstat.memory_mb(pid)
+            say(f"{n} objects: steady {result['steady']}, memory {result['memory']}")
+
+            cycle = max(result["steady"]["seconds_per_cycle"], interval)
+            lat = _edit_latencies(
+                cluster.api_client, items[1][0], items[1][1]["metadata"]["name"], edits, 4 * cycle + 60
+            )
+            result["edit_latency_seconds"] = {
+                "edits": len(lat),
+                "p50": _percentile(lat, 0.5),
+                "p95": _percentile(lat, 0.95),
+                "max": round(max(lat), 3) if lat else None,
+                "mean": round(statistics.mean(lat), 3) if lat else None,
+            }
+            result["memory_after_edits"] = procstat.memory_mb(pid)
+            result["load_average_before"] = load_before
+            result["load_average_after"] = procstat.loadavg()
+            say(f"{n} objects: edit latency {result['edit_latency_seconds']}")
+        finally:
+            op.stop()
+    return result
+
+
+def run(
+    sizes: tuple[int, ...], edits: dict[int, int], steady_cycles: int, profile_at: int | None, interval: int = INTERVAL
+) -> dict[str, Any]:
+    svcs = synth.services(SERVICES)
+    now = time.time()
+    t1 = now - now % 60
+    t0 = t1 - HISTORY
+    exporter = synth.LiveExporter(svcs, t0).start()
+    prom = LocalPrometheus(scrape_interval=f"{SCRAPE}s", evaluation_interval="30s", targets=[exporter.target])
+    workdir = ROOT / "out" / "bench"
+    workdir.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {
+        "interval_seconds": interval,
+        "services": SERVICES,
+        "sli_source": "raw",
+        "sizes": {},
+    }
+    try:
+        source = prom.dir / "history.om"
+        synth.write_history(source, svcs, t0, t1, step=SCRAPE)
+        prom.backfill(source.read_text())
+        prom.start()
+        wait_until(lambda: prom.query_value("up") == 1, 60, "the first scrape", interval=0.5)
+        for n in sizes:
+            say(f"--- {n} objects")
+            result["sizes"][str(n)] = measure(
+                prom, n, edits.get(n, 5), steady_cycles, profile=(n == profile_at), workdir=workdir, interval=interval
+            )
+    finally:
+        prom.close()
+        exporter.stop()
+    return result

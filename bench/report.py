@@ -1,0 +1,291 @@
+"""Goals and the Markdown table from the benchmark's figures (bench/results.json -> bench/results.md)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+OURS = "okr-operator"
+RSS_LIMIT_MB = 300
+RULES_PER_SLO_LIMIT = 10
+SLOTH_RATIO_LIMIT = 0.7
+
+
+def _largest(sizes: dict[str, Any]) -> tuple[str, Any] | tuple[None, None]:
+    if not sizes:
+        return None, None
+    key = max(sizes, key=int)
+    return key, sizes[key]
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each goal of issue 7 with the measured figure and whether it is met (None: not measured)."""
+    out: list[dict[str, Any]] = []
+    rules = results.get("rules") or {}
+    n, size = _largest(rules.get("sizes") or {})
+    if size:
+        tools = size["tools"]
+        ours = tools.get(OURS, {})
+        per_slo = ours.get("rules_per_slo")
+        out.append(
+            _goal("rules per SLO <= 10", per_slo, f"<= {RULES_PER_SLO_LIMIT}", per_slo is not None and per_slo <= 10)
+        )
+        for other in ("sloth", "pyrra"):
+            theirs = tools.get(other)
+            if theirs is None:
+                out.append(_goal(f"rules per SLO below {other}", per_slo, f"< {other} (not built)", None))
+                continue
+            out.append(
+                _goal(
+                    f"rules per SLO below {other}",
+                    f"{per_slo} vs {theirs['rules_per_slo']}",
+                    f"< {theirs['rules_per_slo']}",
+                    per_slo < theirs["rules_per_slo"],
+                )
+            )
+        for other, limit in (("sloth", SLOTH_RATIO_LIMIT), ("pyrra", 1.0)):
+            theirs = tools.get(other)
+            mine = ours.get("eval_seconds_per_cycle_median")
+            if theirs is None or not theirs.get("eval_seconds_per_cycle_median") or mine is None:
+                out.append(_goal(f"rule evaluation time <= {limit:g}x {other} (N={n})", None, f"<= {limit:g}x", None))
+                continue
+            ratio = mine / theirs["eval_seconds_per_cycle_median"]
+            out.append(
+                _goal(
+                    f"rule evaluation time <= {limit:g}x {other} (N={n})",
+                    f"{ratio:.2f}x ({mine * 1000:.1f} vs {theirs['eval_seconds_per_cycle_median'] * 1000:.1f} ms)",
+                    f"<= {limit:g}x",
+                    ratio <= limit,
+                )
+            )
+    eq = results.get("equivalence")
+    if eq and eq.get("outcomes"):
+        bad = [o for o in eq["outcomes"] if not o["as_expected"]]
+        out.append(
+            _goal(
+                "page/ticket alerts alike at 15x / 3.5x / 0.9x",
+                "all alike"
+                if not bad
+                else "; ".join(f"{o['tool']} at {o['burn']:g}x: {o['firing_at_end']}" for o in bad),
+                "each tool fires as expected",
+                not bad,
+            )
+        )
+    op = results.get("operator") or {}
+    sizes = op.get("sizes") or {}
+    if sizes:
+        small, large = min(sizes, key=int), max(sizes, key=int)
+        q_small = sizes[small]["steady"]["queries_per_cycle"]
+        q_large = sizes[large]["steady"]["queries_per_cycle"]
+        out.append(
+            _goal(
+                f"queries per cycle equal at {small} and {large} objects",
+                f"{q_small:g} vs {q_large:g}",
+                "equal",
+                q_large <= q_small,
+            )
+        )
+        writes = {k: v["steady"]["status_writes_per_cycle"] for k, v in sizes.items()}
+        out.append(
+            _goal(
+                "0 status writes per cycle at steady state",
+                ", ".join(f"{w:g} at {k}" for k, w in sorted(writes.items(), key=lambda kv: int(kv[0]))),
+                "0",
+                all(w == 0 for w in writes.values()),
+            )
+        )
+        rss = sizes[large]["memory"]["peak_rss_mb"]
+        out.append(
+            _goal(
+                f"operator RSS at {large} objects <= 300 MB", f"{rss:.0f} MB (peak)", "<= 300 MB", rss <= RSS_LIMIT_MB
+            )
+        )
+    return out
+
+
+def _goal(name: str, measured: Any, target: str, met: bool | None) -> dict[str, Any]:
+    return {"goal": name, "measured": measured, "target": target, "met": met}
+
+
+def checks(results: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The pass/fail checks of a run: our rules load and evaluate at every N, queries do not grow with objects."""
+    out: list[tuple[str, bool]] = []
+    for n, size in ((results.get("rules") or {}).get("sizes") or {}).items():
+        ours = size["tools"].get(OURS)
+        if ours is None:
+            out.append((f"N={n}: okr-operator rules were not measured", False))
+            continue
+        if ours.get("load_error"):
+            out.append((f"N={n}: okr-operator rule file did not load: {ours['load_error'][:500]}", False))
+        else:
+            out.append((f"N={n}: okr-operator rule file loads", True))
+        out.append(
+            (
+                f"N={n}: okr-operator rules evaluate without failures "
+                f"({ours.get('evaluation_failures')} failures, unhealthy: {(ours.get('unhealthy_rules') or [])[:3]})",
+                not ours.get("evaluation_failures") and not ours.get("unhealthy_rules") and not ours.get("load_error"),
+            )
+        )
+    sizes = (results.get("operator") or {}).get("sizes") or {}
+    ordered = sorted(sizes, key=int)
+    for a, b in itertools.pairwise(ordered):
+        qa, qb = sizes[a]["steady"]["queries_per_cycle"], sizes[b]["steady"]["queries_per_cycle"]
+        out.append((f"queries per cycle do not grow with object count: {qa:g} at {a} objects, {qb:g} at {b}", qb <= qa))
+    for phase, trace in (results.get("errors") or {}).items():
+        out.append((f"{phase} phase failed: {trace.strip().splitlines()[-1]}", False))
+    return out
+
+
+def failures(results: dict[str, Any]) -> list[str]:
+    """What makes the run fail (exit 1)."""
+    return [name for name, ok in checks(results) if not ok]
+
+
+# ---------------------------------------------------------------------------------------------- markdown
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value * 1000:.1f}"
+
+
+def _met(flag: bool | None) -> str:
+    return {True: "met", False: "**missed**", None: "not measured"}[flag]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    v = results["versions"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Produced by `make {'bench' if results['mode'] == 'full' else 'bench-quick'}` on {results['generated_at']} "
+        f"({results['mode']} run, {results['wall_seconds']['total']:.0f} s wall). Do not edit: `make bench` "
+        "rewrites it; docs/performance.md explains the figures.",
+        "",
+        f"**Machine:** {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB memory, {m['os']}. "
+        f"Load average at start {results['load_average_start']}, at end {results['load_average_end']} "
+        "(other work on the machine inflates every duration; ratios within one run are comparable).",
+        "",
+        "**Versions:** " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
+        "",
+        "**Wall time per phase:** " + ", ".join(f"{k} {s:.0f} s" for k, s in results["wall_seconds"].items()) + ".",
+        "",
+        "## Goals",
+        "",
+        "| goal | measured | target | |",
+        "| --- | --- | --- | --- |",
+    ]
+    for g in results["goals"]:
+        lines.append(f"| {g['goal']} | {_fmt(g['measured'])} | {g['target']} | {_met(g['met'])} |")
+    if results.get("failures"):
+        lines += ["", "**Failures:** " + "; ".join(results["failures"])]
+    if results.get("skipped"):
+        lines += ["", "**Not run:** " + "; ".join(results["skipped"])]
+    rules = results.get("rules")
+    if rules:
+        lines += [
+            "",
+            "## Rules: okr-operator vs Sloth vs Pyrra (one Prometheus, same series)",
+            "",
+            f"{rules['services']} services, {rules['series']} raw series ({rules['pods_per_service']} pods x codes "
+            f"{'/'.join(rules['codes'])}), {rules['raw_history_hours']:g} h of raw history every "
+            f"{rules['scrape_interval_seconds']} s, then live; recorded 5m series backfilled over "
+            f"{rules['recorded_history_hours']:g} h. Evaluation interval {rules['evaluation_interval_seconds']} s "
+            f"(Pyrra's groups: 30 s and 2m30s). Rule evaluation = `prometheus_rule_group_last_duration_seconds` "
+            f"summed over the tool's groups, median of {rules['cycles']} cycles; per minute = each group's last "
+            "duration x its evaluations per minute. Raw backfill "
+            f"{rules['raw_backfill']['samples']:,} samples in {rules['raw_backfill']['backfill_seconds']:g} s; "
+            f"recorded backfill {rules['recorded_backfill']['samples']:,} samples in "
+            f"{rules['recorded_backfill']['seconds']:g} s.",
+            "",
+            "| N | tool | rules/SLO | records | alerts | recording series | samples/eval | rule eval ms/cycle | "
+            "vs ours | rule eval ms/min | failures |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for n, size in sorted(rules["sizes"].items(), key=lambda kv: int(kv[0])):
+            ours = size["tools"].get(OURS, {}).get("eval_seconds_per_cycle_median")
+            for tool, t in size["tools"].items():
+                theirs = t.get("eval_seconds_per_cycle_median")
+                ratio = "1" if tool == OURS else (f"{ours / theirs:.2f}x" if ours and theirs else "—")
+                fail = t["evaluation_failures"] + len(t.get("unhealthy_rules") or [])
+                if t.get("load_error"):
+                    fail = "load error"
+                lines.append(
+                    f"| {n} | {tool} | {t['rules_per_slo']:g} | {t['record_rules']} | {t['alert_rules']} | "
+                    f"{_fmt(t['recording_series'])} | {t['samples_per_evaluation']:,} | {_ms(theirs)} | {ratio} | "
+                    f"{_ms(t.get('eval_seconds_per_minute_median'))} | {fail} |"
+                )
+        if "pyrra" not in next(iter(rules["sizes"].values()))["tools"]:
+            lines += ["", "Pyrra: " + results.get("pyrra_note", "not built.")]
+    eq = results.get("equivalence")
+    if eq:
+        lines += [
+            "",
+            "## Alert equivalence",
+            "",
+            f"{eq['scenario']} ({eq['seconds']:g} s). Minutes after the burn started until the first firing.",
+            "",
+            "| burn | tool | firing at the end | expected | page after (min) | ticket after (min) | |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for o in sorted(eq["outcomes"], key=lambda o: (-o["burn"], o["tool"])):
+            lines.append(
+                f"| {o['burn']:g}x | {o['tool']} | {', '.join(o['firing_at_end']) or 'nothing'} | "
+                f"{', '.join(o['expected']) or 'nothing'} | {_fmt(o['minutes_to_page'])} | "
+                f"{_fmt(o['minutes_to_ticket'])} | {'alike' if o['as_expected'] else '**differs**'} |"
+            )
+    op = results.get("operator")
+    if op:
+        lines += [
+            "",
+            "## The operator at scale (Testbed apiserver, no pods)",
+            "",
+            f"Units of 10 objects (1 Objective, 3 SLOs, 6 KeyResults: 3 from SLOs, 2 manual, 1 PromQL); interval "
+            f"{op['interval_seconds']} s, SLIs from raw series of {op['services']} services. CPU seconds per cycle at "
+            "steady state: operator / kube-apiserver / etcd / Prometheus.",
+            "",
+            "| objects | create s | apply→all statuses s | queries/cycle | status writes/cycle | cycle s | "
+            "evaluation s | of which queries s | CPU s/cycle op / api / etcd / prom | RSS MB (peak) | "
+            "edit→status p50 / p95 s |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for n, s in sorted(op["sizes"].items(), key=lambda kv: int(kv[0])):
+            st = s["steady"]
+            cpu = st["cpu_seconds_per_cycle"]
+            cpu_text = " / ".join(_fmt(cpu.get(k), 2) for k in ("operator", "kube-apiserver", "etcd", "prometheus"))
+            e = s["edit_latency_seconds"]
+            lines.append(
+                f"| {int(n):,} | {s['apply_seconds']:g} | {s['apply_to_all_status_seconds']:g} | "
+                f"{st['queries_per_cycle']:g} | {st['status_writes_per_cycle']:g} | {st['seconds_per_cycle']:g} | "
+                f"{st['evaluation_seconds_per_cycle']:g} | {st['query_seconds_per_cycle']:g} | {cpu_text} | "
+                f"{s['memory']['rss_mb']:.0f} ({s['memory']['peak_rss_mb']:.0f}) | "
+                f"{_fmt(e['p50'])} / {_fmt(e['p95'])} |"
+            )
+        for n, s in sorted(op["sizes"].items(), key=lambda kv: int(kv[0])):
+            for phase, key in (("apply → all statuses", "converge_profile"), ("steady state", "steady_profile")):
+                prof = s.get(key)
+                if not prof or not prof.get("samples"):
+                    continue
+                lines += [
+                    "",
+                    f"**Profile at {int(n):,} objects, {phase}** (py-spy, {prof['samples']:,} CPU samples of the "
+                    "operator process; CPU used during that phase: "
+                    + ", ".join(
+                        f"{k} {val:g} s"
+                        for k, val in (s["converge_cpu_seconds"] if key == "converge_profile" else {}).items()
+                    )
+                    + "):",
+                    "",
+                    "- by category: " + ", ".join(f"{c} {p:g}%" for c, p in prof["by_category"]),
+                    "- heaviest functions of ours (inclusive): "
+                    + ", ".join(f"`{f}` {p:g}%" for f, p in prof["our_functions_inclusive"][:8]),
+                ]
+    return "\n".join(lines) + "\n"
