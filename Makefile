@@ -53,5 +53,12 @@ demo: $(STAMP) ## local demo: control plane, Prometheus, operator, sample OKRs -
 demo-down: ## stop the demo and remove .demo/
 	@test -x $(PY) && $(PY) -m e2e.demo down || rm -rf .demo
 
+bench: $(STAMP) tools ## full benchmarks (rules vs Sloth/Pyrra, alert equivalence, operator at 1k/10k) -> bench/results.{md,json}
+	@$(PY) -m pip install -q 'py-spy==0.4.3'
+	@$(PY) -m bench
+
+bench-quick: $(STAMP) tools ## small benchmarks (CI): fail when a generated rule file stops loading or queries grow with objects
+	@$(PY) -m bench --quick
+
 clean: ## remove the virtualenv and caches (not ~/.cache/okr-operator)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
