@@ -6,9 +6,8 @@ import math
 from datetime import datetime
 from typing import Any
 
-# Who writes which condition. The reconcile handler owns RulesSynced; the evaluation owns the rest.
+# The conditions the evaluation writes; the reconcile handler writes RulesSynced.
 EVALUATION_CONDITIONS = ("Valid", "MetricsAvailable", "Ready")
-RECONCILE_CONDITIONS = ("RulesSynced",)
 
 
 def condition(type_: str, ok: bool | None, reason: str, message: str = "") -> dict[str, Any]:

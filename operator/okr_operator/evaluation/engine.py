@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +28,7 @@ from ..okr.rollup import KeyResultSummary, roll_up
 from ..okr.rules import IN_RANGE_RECORD, VALUE_RECORD
 from ..prometheus.adapter import PrometheusError, Sample, finite
 from ..slo.budget import evaluate_budget
-from ..slo.expressions import _le, raw_ratio, recorded_ratio
+from ..slo.expressions import le_value, raw_ratio, recorded_ratio
 from ..slo.windows import burn_rate_conditions, status_windows, window_seconds
 from .batch import Answer, QueryFn, batch, run
 from .conditions import (
@@ -176,7 +175,7 @@ class Evaluator:
             found = sorted({s.labels.get("le", "") for s in answer.of(e.ref.key)}, key=_le_order)
             if found and not any(_same_bound(le, lat.threshold) for le in found):
                 measured[e.ref].problems.append(
-                    f'BucketNotFound: {lat.histogram}_bucket has no bucket le="{_le(lat.threshold)}"; '
+                    f'BucketNotFound: {lat.histogram}_bucket has no bucket le="{le_value(lat.threshold)}"; '
                     f"the threshold must be one of its bucket boundaries: {', '.join(found)}"
                 )
 
@@ -668,10 +667,3 @@ def _le_order(le: str) -> float:
         return float(le)
     except ValueError:
         return math.inf
-
-
-def evaluate(
-    snapshot: Snapshot, query: Callable[[str], list[Sample]], now: datetime, *, sli_source: str = "raw"
-) -> Outcome:
-    """Convenience: one cycle with a fresh :class:`Evaluator`."""
-    return Evaluator(query, sli_source=sli_source).evaluate(snapshot, now)

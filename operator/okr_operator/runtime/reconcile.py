@@ -19,8 +19,6 @@ from ..okr.rules import prometheus_rule_name as kr_rule_name
 from ..slo.gate import analysis_template_name
 from ..slo.rules import prometheus_rule_name
 
-RECONCILE_FIELDS = ("observedGeneration", "generated")
-
 
 @dataclass
 class Reconciled:

@@ -29,7 +29,7 @@ TOTAL_RECORD = f"slo:sli_total:rate{BASE_WINDOW}"
 IDENTITY_LABELS = ("slo", "namespace")
 
 
-def _le(threshold: float) -> str:
+def le_value(threshold: float) -> str:
     """Bucket boundary as Prometheus 3 normalises ``le`` on ingestion (1 -> "1.0", 0.3 -> "0.3")."""
     text = repr(float(threshold))
     return text
@@ -105,7 +105,7 @@ def raw_errors(spec: ServiceLevelObjectiveSpec, window: str, canary: str = "") -
         return f"({raw_total(spec, window, canary)} - ({good} or vector(0)))"
     if ind.latency is not None:
         lat = ind.latency
-        le = f"le={quote(_le(lat.threshold))}"
+        le = f"le={quote(le_value(lat.threshold))}"
         bucket = _selector(lat.histogram, "bucket", lat.selector, ", ".join(m for m in (canary, le) if m))
         return f"({raw_total(spec, window, canary)} - (sum(rate({bucket}[{window}])) or vector(0)))"
     assert ind.bool_gauge is not None
