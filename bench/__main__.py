@@ -23,6 +23,7 @@ from typing import Any
 from bench import procstat, report, tools
 
 ROOT = Path(__file__).resolve().parent.parent
+ALL_PHASES = "rules,equivalence,operator"
 
 FULL: dict[str, Any] = {
     "rule_sizes": (1, 100, 1000),
@@ -69,7 +70,11 @@ def _available_tools(say: Any) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
-    parser.add_argument("--only", default="rules,equivalence,operator", help="comma-separated phases")
+    parser.add_argument(
+        "--only",
+        default=ALL_PHASES,
+        help="comma-separated phases; the other phases' figures are kept from an existing results.json",
+    )
     parser.add_argument("--out", type=Path, help="directory for results.json/results.md")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
@@ -90,13 +95,25 @@ def main(argv: list[str] | None = None) -> int:
         "wall_seconds": {},
         "errors": {},
     }
+    results["phase_started_at"] = {}
+    previous_file = out_dir / "results.json"
+    if args.only != ALL_PHASES and previous_file.exists():
+        previous = json.loads(previous_file.read_text())
+        if previous.get("mode") == results["mode"]:
+            for name in ALL_PHASES.split(","):
+                if name in phases or name not in previous:
+                    continue
+                results[name] = previous[name]
+                for key in ("wall_seconds", "phase_started_at", "errors"):
+                    if name in previous.get(key, {}):
+                        results[key][name] = previous[key][name]
     available, skipped = _available_tools(say)
     results["skipped"] = skipped
     results["pyrra_note"] = tools.PYRRA_MISSING
 
     def write() -> None:
         results["load_average_end"] = procstat.loadavg()
-        results["wall_seconds"]["total"] = round(time.monotonic() - started, 1)
+        results["wall_seconds"]["total"] = round(sum(v for k, v in results["wall_seconds"].items() if k != "total"), 1)
         results["goals"] = report.goals(results)
         results["failures"] = report.failures(results)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if name not in phases:
             return
         t0 = time.monotonic()
+        results["phase_started_at"][name] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         say(f"=== {name}")
         try:
             results[name] = fn()

@@ -29,6 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from bench import objects, procstat, synth
 from e2e.harness import LocalCluster, LocalPrometheus, upstream_crds, wait_until
 from e2e.harness.operator import OperatorProcess
@@ -55,15 +57,67 @@ def _percentile(values: list[float], q: float) -> float | None:
     return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 3)
 
 
-def wait_for_cycles(op: OperatorProcess, cycles: int, timeout: float) -> None:
-    """Like ``OperatorProcess.wait_for_cycles`` but polling /metrics once a second: scraping it ten times a
-    second (the harness's pace) costs the operator measurable CPU."""
-    start = op.metric("okr_evaluation_total")
-    wait_until(lambda: op.metric("okr_evaluation_total") >= start + cycles, timeout, f"{cycles} cycles", interval=1)
+def scrape(op: OperatorProcess) -> str:
+    return requests.get(op.metrics_url, timeout=30).text
+
+
+def metric_sum(text: str, name: str, **labels: str) -> float:
+    """Sum of ``name`` over the series matching ``labels`` in Prometheus text (0 when absent)."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name) or line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        series, _, label_text = head.partition("{")
+        if series == name and all(f'{k}="{v}"' in label_text for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+def wait_for_cycles(op: OperatorProcess, cycles: int, timeout: float, poll: float) -> None:
+    """Wait for ``cycles`` more evaluation cycles, reading /metrics every ``poll`` seconds: at 10 000 objects
+    one rendering of /metrics (a gauge per object) costs the operator ~0.2 s of CPU, so polling it often would
+    inflate the CPU measured per cycle."""
+    start = metric_sum(scrape(op), "okr_evaluation_total")
+    wait_until(
+        lambda: metric_sum(scrape(op), "okr_evaluation_total") >= start + cycles,
+        timeout,
+        f"{cycles} cycles",
+        interval=poll,
+    )
+
+
+def next_boundary(op: OperatorProcess, interval: float, poll: float) -> tuple[dict[str, float], float]:
+    """Metrics read right after an evaluation cycle ends, and when.
+
+    A cycle ends when ``okr_evaluation_total`` grows. Coarse polling (every ``poll`` s) finds one end; the
+    next is expected a period later (the interval, or the cycle's duration when longer), so polling every
+    0.5 s starts a little before it. The next cycle's first query comes after its snapshot of every object
+    (> 1 s at 10 000 objects), so the read lands between two cycles.
+    """
+    text = scrape(op)
+    count = metric_sum(text, "okr_evaluation_total")
+    box: dict[str, Any] = {}
+
+    def grew(base: float) -> bool:
+        current = scrape(op)
+        if metric_sum(current, "okr_evaluation_total") > base:
+            box["text"], box["at"] = current, time.monotonic()
+            return True
+        return False
+
+    wait_until(lambda: grew(count), 3600, "the end of a cycle", interval=poll)
+    first = box["text"]
+    runs = metric_sum(first, "okr_evaluation_duration_seconds_count")
+    duration = metric_sum(first, "okr_evaluation_duration_seconds_sum") / runs if runs else 0.0
+    period = max(interval, duration)
+    time.sleep(max(period - poll - 2.0, 0.0))
+    wait_until(lambda: grew(metric_sum(first, "okr_evaluation_total")), 3600, "the end of a cycle", interval=0.5)
+    return Metrics.parse(box["text"]), box["at"]
 
 
 class Metrics:
-    """The operator's own counters that the benchmark reads."""
+    """The operator's own counters that the benchmark reads (one scrape per read)."""
 
     NAMES = (
         "okr_prometheus_queries_total",
@@ -78,9 +132,13 @@ class Metrics:
         self.op = op
 
     def read(self) -> dict[str, float]:
-        values = {name: self.op.metric(name) for name in self.NAMES}
+        return self.parse(scrape(self.op))
+
+    @classmethod
+    def parse(cls, text: str) -> dict[str, float]:
+        values = {name: metric_sum(text, name) for name in cls.NAMES}
         for kind in PLURALS:
-            values[f"writes:{kind}"] = self.op.metric("okr_status_writes_total", kind=kind)
+            values[f"writes:{kind}"] = metric_sum(text, "okr_status_writes_total", kind=kind)
         return values
 
 
@@ -155,56 +213,62 @@ class Profiler:
         return summarise_profile(self.out)
 
 
+# Modules of okr_operator.evaluation that py-spy prints without their package path.
+OUR_BARE_MODULES = {"engine", "conditions", "snapshot", "batch"}
+
+
 def _module_of(frame: str) -> str:
-    """'func (path/to/file.py:12)' -> a module bucket: okr_operator.<pkg>, kopf, kubernetes, json, ..."""
+    """'func (okr_operator/runtime/loop.py:57)' -> 'okr_operator.runtime'; 'f (kopf/_core/x.py:1)' -> 'kopf';
+    'deepcopy (copy.py:146)' -> 'copy'. py-spy prints paths relative to the sys.path entry they came from."""
     path = frame.rpartition("(")[2].rstrip(")").rsplit(":", 1)[0]
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    elif "/lib/python" in path:  # the standard library by absolute path
+        path = path.split("/lib/python", 1)[1].partition("/")[2]
     if "okr_operator/" in path:
         rest = path.split("okr_operator/", 1)[1]
         return "okr_operator." + rest.split("/", 1)[0].removesuffix(".py")
-    if "site-packages/" in path:
-        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
-    name = path.rsplit("/", 1)[-1].removesuffix(".py")
-    if "/asyncio/" in path:
-        return "asyncio"
-    if "/json/" in path:
-        return "json"
-    if "/http/" in path:
-        return "http"
-    return name or "?"
+    parts = path.split("/")
+    if len(parts) > 1:
+        return parts[0]
+    name = parts[0].removesuffix(".py")
+    return f"okr_operator.evaluation.{name}" if name in OUR_BARE_MODULES else name
 
 
 CATEGORIES = (
-    ("okr_operator.", "our code (okr_operator)"),
+    ("okr_operator", "our code (okr_operator)"),
     ("kopf", "kopf (watches, handlers, progress annotations)"),
     ("kubernetes", "kubernetes client"),
-    ("urllib3", "HTTP client (urllib3/requests/ssl/socket)"),
-    ("requests", "HTTP client (urllib3/requests/ssl/socket)"),
-    ("ssl", "HTTP client (urllib3/requests/ssl/socket)"),
-    ("socket", "HTTP client (urllib3/requests/ssl/socket)"),
-    ("http", "HTTP client (urllib3/requests/ssl/socket)"),
-    ("aiohttp", "aiohttp (kopf's API client, /metrics server)"),
-    ("yarl", "aiohttp (kopf's API client, /metrics server)"),
-    ("multidict", "aiohttp (kopf's API client, /metrics server)"),
-    ("selectors", "asyncio event loop and I/O"),
-    ("selector_events", "asyncio event loop and I/O"),
-    ("asyncio", "asyncio event loop and I/O"),
-    ("base_events", "asyncio event loop and I/O"),
-    ("prometheus_client", "prometheus_client (our /metrics)"),
-    ("exposition", "prometheus_client (our /metrics)"),
+    ("urllib3", "HTTP client and TLS (urllib3, requests, ssl, socket)"),
+    ("requests", "HTTP client and TLS (urllib3, requests, ssl, socket)"),
+    ("ssl", "HTTP client and TLS (urllib3, requests, ssl, socket)"),
+    ("socket", "HTTP client and TLS (urllib3, requests, ssl, socket)"),
+    ("http", "HTTP client and TLS (urllib3, requests, ssl, socket)"),
+    ("urllib", "HTTP client and TLS (urllib3, requests, ssl, socket)"),
+    ("email", "HTTP client and TLS (urllib3, requests, ssl, socket)"),
+    ("aiohttp", "aiohttp (kopf's API client, our /metrics server)"),
+    ("yarl", "aiohttp (kopf's API client, our /metrics server)"),
+    ("multidict", "aiohttp (kopf's API client, our /metrics server)"),
+    ("selectors", "asyncio event loop"),
+    ("asyncio", "asyncio event loop"),
+    ("prometheus_client", "prometheus_client (rendering our /metrics)"),
     ("json", "json"),
-    ("decoder", "json"),
-    ("encoder", "json"),
     ("copy", "copy.deepcopy"),
     ("pydantic", "pydantic"),
+    ("pydantic_core", "pydantic"),
     ("promql_parser", "promql_parser"),
+    ("threading", "threads and locks (thread pool hand-offs)"),
+    ("concurrent", "threads and locks (thread pool hand-offs)"),
+    ("queue", "threads and locks (thread pool hand-offs)"),
+    ("logging", "logging"),
 )
 
 
 def category_of(module: str) -> str:
     for prefix, name in CATEGORIES:
-        if module == prefix.rstrip(".") or module.startswith(prefix):
+        if module == prefix or module.startswith(prefix + "."):
             return name
-    return "other (stdlib, logging, threading)"
+    return "other"
 
 
 ENTRY_FRAMES = ("runtime/main.py",)
@@ -230,8 +294,12 @@ def summarise_profile(path: Path, top: int = 12) -> dict[str, Any]:
         categories[category_of(_module_of(frames[-1]))] += count
         seen = set()
         for frame in frames:
-            if "okr_operator/" in frame and not any(e in frame for e in ENTRY_FRAMES):
-                name = frame.rpartition(" (")[0] + " (" + frame.rpartition("okr_operator/")[2].rsplit(":", 1)[0] + ")"
+            module = _module_of(frame)
+            if module.startswith("okr_operator") and not any(e in frame for e in ENTRY_FRAMES):
+                where = frame.rpartition("(")[2].rstrip(")").rsplit(":", 1)[0].rpartition("okr_operator/")[2]
+                if "/" not in where:  # a bare okr_operator.evaluation module
+                    where = f"evaluation/{where}"
+                name = f"{frame.rpartition(' (')[0]} ({where})"
                 if name not in seen:
                     seen.add(name)
                     ours_inclusive[name] += count
@@ -243,6 +311,33 @@ def summarise_profile(path: Path, top: int = 12) -> dict[str, Any]:
         "by_module": [(m, round(100 * c / total, 1)) for m, c in own.most_common(top)],
         "our_functions_inclusive": [(f, round(100 * c / total, 1)) for f, c in ours_inclusive.most_common(top)],
     }
+
+
+def _object_sizes(api_client: Any, items: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, int]]:
+    """JSON size of one object of each kind as the API serves it (what the operator's watch caches hold),
+    and how much of it is metadata.managedFields and annotations."""
+    import json as _json
+
+    from kubernetes import client
+
+    custom = client.CustomObjectsApi(api_client)
+    out: dict[str, dict[str, int]] = {}
+    for ns, body in items[:10]:
+        kind = body["kind"]
+        if kind in out:
+            continue
+        try:
+            obj = custom.get_namespaced_custom_object(GROUP, VERSION, ns, PLURALS[kind], body["metadata"]["name"])
+        except Exception:
+            continue
+        meta = obj.get("metadata") or {}
+        out[kind] = {
+            "total": len(_json.dumps(obj)),
+            "managedFields": len(_json.dumps(meta.get("managedFields") or [])),
+            "annotations": len(_json.dumps(meta.get("annotations") or {})),
+            "status": len(_json.dumps(obj.get("status") or {})),
+        }
+    return out
 
 
 def _edit_latencies(api_client: Any, namespace: str, name: str, edits: int, timeout: float) -> list[float]:
@@ -291,8 +386,8 @@ def measure(
             args=("--standalone", "--verbose") if os.environ.get("BENCH_OPERATOR_VERBOSE") else ("--standalone",),
         ).start()
         try:
-            metrics = Metrics(op)
-            wait_for_cycles(op, 1, timeout=120)
+            poll = min(10.0, interval / 3)
+            wait_for_cycles(op, 1, timeout=120, poll=1)
             pid = op.proc.pid
             assert pid is not None
             pids = {"operator": pid, "prometheus": prom.proc.pid}  # type: ignore[union-attr]
@@ -309,7 +404,7 @@ def measure(
 
             def all_written() -> bool:
                 op.proc.check_alive()
-                if metrics.op.metric("okr_status_writes_total") < writes_needed:
+                if metric_sum(scrape(op), "okr_status_writes_total") < writes_needed:
                     return False
                 return _evaluated(cluster.api_client) >= len(items)
 
@@ -322,12 +417,15 @@ def measure(
             say(f"{n} objects: all statuses after {converge:.1f} s")
 
             # Steady state: let the cycle that saw the last writes finish, then measure.
-            wait_for_cycles(op, 2, timeout=3600)
+            # Every window starts and ends right after a cycle (see next_boundary), so per-cycle counts are exact.
+            wait_for_cycles(op, 1, timeout=3600, poll=poll)
+            m0, t0 = next_boundary(op, interval, poll)
             profiler = Profiler(pid, workdir / f"profile-{n}-steady.txt") if profile else None
-            m0, cpu = metrics.read(), procstat.CpuMeter(pids).start()
-            t0 = time.monotonic()
-            wait_for_cycles(op, steady_cycles, timeout=3600)
-            m1, used, wall = metrics.read(), cpu.read(), time.monotonic() - t0
+            cpu = procstat.CpuMeter(pids).start()
+            m1, t1 = m0, t0
+            while m1["okr_evaluation_total"] - m0["okr_evaluation_total"] < steady_cycles:
+                m1, t1 = next_boundary(op, interval, poll)
+            used, wall = cpu.read(), t1 - t0
             cycles = m1["okr_evaluation_total"] - m0["okr_evaluation_total"]
             evals = m1["okr_evaluation_duration_seconds_count"] - m0["okr_evaluation_duration_seconds_count"]
             result["steady"] = {
@@ -358,6 +456,7 @@ def measure(
             }
             result["steady_profile"] = profiler.stop() if profiler else None
             result["memory"] = procstat.memory_mb(pid)
+            result["object_json_bytes"] = _object_sizes(cluster.api_client, items)
             say(f"{n} objects: steady {result['steady']}, memory {result['memory']}")
 
             cycle = max(result["steady"]["seconds_per_cycle"], interval)

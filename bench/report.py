@@ -132,7 +132,8 @@ def checks(results: dict[str, Any]) -> list[tuple[str, bool]]:
         qa, qb = sizes[a]["steady"]["queries_per_cycle"], sizes[b]["steady"]["queries_per_cycle"]
         out.append((f"queries per cycle do not grow with object count: {qa:g} at {a} objects, {qb:g} at {b}", qb <= qa))
     for phase, trace in (results.get("errors") or {}).items():
-        out.append((f"{phase} phase failed: {trace.strip().splitlines()[-1]}", False))
+        last = trace.strip().splitlines()[-1].strip()
+        out.append((f"{phase} phase failed: {last[:300]}", False))
     return out
 
 
@@ -176,7 +177,13 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "**Versions:** " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
         "",
-        "**Wall time per phase:** " + ", ".join(f"{k} {s:.0f} s" for k, s in results["wall_seconds"].items()) + ".",
+        "**Wall time per phase:** "
+        + ", ".join(
+            f"{k} {s:.0f} s"
+            + (f" (run {results['phase_started_at'][k]})" if k in results.get("phase_started_at", {}) else "")
+            for k, s in results["wall_seconds"].items()
+        )
+        + ".",
         "",
         "## Goals",
         "",
@@ -274,18 +281,33 @@ def markdown(results: dict[str, Any]) -> str:
                 prof = s.get(key)
                 if not prof or not prof.get("samples"):
                     continue
+                if key == "converge_profile":
+                    used = "CPU seconds in that phase: " + ", ".join(
+                        f"{k} {val:g}" for k, val in s["converge_cpu_seconds"].items()
+                    )
+                else:
+                    used = "CPU seconds per cycle: " + ", ".join(
+                        f"{k} {val:g}" for k, val in s["steady"]["cpu_seconds_per_cycle"].items()
+                    )
                 lines += [
                     "",
                     f"**Profile at {int(n):,} objects, {phase}** (py-spy, {prof['samples']:,} CPU samples of the "
-                    "operator process; CPU used during that phase: "
-                    + ", ".join(
-                        f"{k} {val:g} s"
-                        for k, val in (s["converge_cpu_seconds"] if key == "converge_profile" else {}).items()
-                    )
-                    + "):",
+                    f"operator process at 50 Hz; {used}):",
                     "",
-                    "- by category: " + ", ".join(f"{c} {p:g}%" for c, p in prof["by_category"]),
+                    "- by category (innermost frame): " + ", ".join(f"{c} {p:g}%" for c, p in prof["by_category"]),
                     "- heaviest functions of ours (inclusive): "
                     + ", ".join(f"`{f}` {p:g}%" for f, p in prof["our_functions_inclusive"][:8]),
+                ]
+            sizes_json = s.get("object_json_bytes")
+            if sizes_json:
+                lines += [
+                    "",
+                    f"Object size as served at {int(n):,} objects (bytes of JSON: total / managedFields / "
+                    "annotations / status): "
+                    + "; ".join(
+                        f"{k} {v['total']:,} / {v['managedFields']:,} / {v['annotations']:,} / {v['status']:,}"
+                        for k, v in sizes_json.items()
+                    )
+                    + ".",
                 ]
     return "\n".join(lines) + "\n"
