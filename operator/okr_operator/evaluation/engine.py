@@ -274,12 +274,20 @@ class Evaluator:
                 e, objective, periods[e.ref], now, values=values, compliance=compliance, slo_status=slo_status
             )
 
-        kr_statuses = {r: s for r, s in outcome.statuses.items() if r.kind == "KeyResult"}
+        alignment = Alignment.of(snapshot)
+        summaries: dict[tuple[str, str], list[KeyResultSummary]] = defaultdict(list)
+        for kr in krs:
+            st = outcome.statuses[kr.ref]
+            summaries[_objective_key(kr)].append(
+                KeyResultSummary(
+                    kr.ref.name, float(kr.model.spec.weight), st.get("progress"), st.get("state", "Unknown")
+                )
+            )
         for e in snapshot.objectives:
             if e.model is None:
                 outcome.statuses[e.ref] = _invalid_status(e, now)
                 continue
-            outcome.statuses[e.ref] = objective_status(e, snapshot, kr_statuses, now)
+            outcome.statuses[e.ref] = objective_status(e, alignment, summaries.get(e.ref.key, []), now)
 
         for e in snapshot.all():
             new = outcome.statuses[e.ref]
@@ -514,33 +522,39 @@ def _forecast(
 # ---------------------------------------------------------------------- objectives (pure)
 
 
+@dataclass(frozen=True)
+class Alignment:
+    """Parent/child relations of every objective, computed once per cycle."""
+
+    parents: dict[tuple[str, str], tuple[str, str] | None]
+    cycles: set[tuple[str, str]]
+    children: dict[tuple[str, str], list[tuple[str, str]]]
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Alignment:
+        parents: dict[tuple[str, str], tuple[str, str] | None] = {}
+        for o in snapshot.objectives:
+            ref = o.model.spec.parent_ref if o.model is not None else None
+            parents[o.ref.key] = (ref.namespace or o.ref.namespace, ref.name) if ref else None
+        children: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        for key, parent in sorted(parents.items()):
+            if parent is not None and parent != key:
+                children[parent].append(key)
+        return cls(parents, find_cycles(parents), children)
+
+
 def objective_status(
-    e: Entry, snapshot: Snapshot, kr_statuses: dict[Ref, dict[str, Any]], now: datetime
+    e: Entry, alignment: Alignment, summaries: list[KeyResultSummary], now: datetime
 ) -> dict[str, Any]:
+    """Roll-up of the objective's key results (same namespace) and its place in the alignment tree."""
     objective: Objective = e.model
     problems: list[str] = []
-    parents: dict[tuple[str, str], tuple[str, str] | None] = {}
-    known = {o.ref.key for o in snapshot.objectives}
-    for o in snapshot.objectives:
-        ref = o.model.spec.parent_ref if o.model is not None else None
-        parents[o.ref.key] = (ref.namespace or o.ref.namespace, ref.name) if ref else None
-    if e.ref.key in find_cycles(parents):
+    if e.ref.key in alignment.cycles:
         problems.append("ParentCycle: parentRef forms a cycle; an objective cannot align to itself or its children")
-    parent = parents.get(e.ref.key)
-    if parent is not None and parent not in known:
+    parent = alignment.parents.get(e.ref.key)
+    if parent is not None and parent not in alignment.parents:
         problems.append(f"ParentNotFound: parent objective {parent[0]}/{parent[1]} does not exist")
-    children = sorted(k for k, p in parents.items() if p == e.ref.key and k != e.ref.key)
-
-    summaries = []
-    for kr in snapshot.key_results:
-        if kr.model is None or kr.ref.namespace != e.ref.namespace:
-            continue
-        if kr.model.spec.objective_ref.name != e.ref.name:
-            continue
-        st = kr_statuses.get(kr.ref, {})
-        summaries.append(
-            KeyResultSummary(kr.ref.name, float(kr.model.spec.weight), st.get("progress"), st.get("state", "Unknown"))
-        )
+    children = alignment.children.get(e.ref.key, [])
     period = parse_period(objective.spec.period)
     expected = expected_progress(elapsed_fraction(period, now), objective.spec.type)
     ended = now >= period.end

@@ -19,8 +19,30 @@ def ref_of(body: Mapping[str, Any]) -> Ref:
     return Ref(str(body.get("kind")), meta.get("namespace") or "default", meta.get("name", ""))
 
 
+# Parts of an object the operator never reads; dropping them keeps memory per object small
+# (managedFields alone is often larger than the spec).
+_DROPPED_META = ("managedFields",)
+_DROPPED_ANNOTATION_PREFIXES = ("okr.dev/", "kopf.zalando.org/", "kubectl.kubernetes.io/last-applied")
+
+
+def _slim(body: Mapping[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k not in _DROPPED_META}
+    annotations = {
+        k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith(_DROPPED_ANNOTATION_PREFIXES)
+    }
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    return {**copy.deepcopy({k: v for k, v in body.items() if k != "metadata"}), "metadata": copy.deepcopy(meta)}
+
+
 class Store:
-    """Thread-safe map of Ref -> object body (as the API last showed it, plus our own status writes)."""
+    """Thread-safe map of Ref -> object body (as the API last showed it, plus our own status writes).
+
+    Stored bodies are never changed in place (a new body replaces the old one), so readers get them
+    without a copy and must not modify them.
+    """
 
     def __init__(self) -> None:
         self._objects: dict[Ref, dict[str, Any]] = {}
@@ -28,8 +50,9 @@ class Store:
 
     def upsert(self, body: Mapping[str, Any]) -> Ref:
         ref = ref_of(body)
+        slim = _slim(body)
         with self._lock:
-            self._objects[ref] = copy.deepcopy(dict(body))
+            self._objects[ref] = slim
         return ref
 
     def remove(self, ref: Ref) -> None:
@@ -38,20 +61,15 @@ class Store:
 
     def get(self, ref: Ref) -> dict[str, Any] | None:
         with self._lock:
-            body = self._objects.get(ref)
-            return copy.deepcopy(body) if body is not None else None
+            return self._objects.get(ref)
 
     def bodies(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [copy.deepcopy(b) for b in self._objects.values()]
+            return list(self._objects.values())
 
     def of_kind(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [
-                copy.deepcopy(b)
-                for r, b in self._objects.items()
-                if r.kind == kind and (namespace is None or r.namespace == namespace)
-            ]
+            return [b for r, b in self._objects.items() if r.kind == kind and namespace in (None, r.namespace)]
 
     def merge_status(self, ref: Ref, status: Mapping[str, Any]) -> None:
         """Record what we just wrote, so the next cycle compares against it even before the watch catches up."""
@@ -66,7 +84,7 @@ class Store:
                 kept = [c for c in current.get("conditions", []) if c.get("type") not in ours]
                 written["conditions"] = kept + list(written["conditions"])
             current.update(written)
-            body["status"] = current
+            self._objects[ref] = {**body, "status": current}
 
     def __len__(self) -> int:
         with self._lock:
