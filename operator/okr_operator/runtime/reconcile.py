@@ -93,6 +93,11 @@ def _invalid(body: dict[str, Any], message: str | None, now: datetime) -> Reconc
     return Reconciled(_status_part(body, None, synced, now), [("InvalidSpec", message, True)])
 
 
+def _generated(body: dict[str, Any], field: str) -> bool:
+    """Whether the status says we generated this object earlier (only then is there something to delete)."""
+    return bool(((body.get("status") or {}).get("generated") or {}).get(field))
+
+
 def reconcile_slo(body: dict[str, Any], kube: KubeAdapter, options: RenderOptions) -> Reconciled:
     now = datetime.now(UTC)
     entry = entry_from_body(body)
@@ -101,11 +106,9 @@ def reconcile_slo(body: dict[str, Any], kube: KubeAdapter, options: RenderOption
     slo: ServiceLevelObjective = entry.model
     objects = objects_for_slo(slo, options)
     kinds = {o["kind"] for o in objects}
-    stale = (
-        []
-        if "AnalysisTemplate" in kinds
-        else [("AnalysisTemplate", entry.ref.namespace, analysis_template_name(slo.metadata.name))]
-    )
+    stale = []
+    if "AnalysisTemplate" not in kinds and _generated(body, "analysisTemplate"):  # the gate was switched off
+        stale.append(("AnalysisTemplate", entry.ref.namespace, analysis_template_name(slo.metadata.name)))
     applied, problems, results = _apply_all(kube, objects, stale)
     generated = {"prometheusRule": prometheus_rule_name(slo.metadata.name)}
     if "AnalysisTemplate" in kinds:
@@ -123,7 +126,8 @@ def reconcile_key_result(
     kr: KeyResult = entry.model
     rule_name = kr_rule_name(kr.metadata.name)
     if kr.spec.source.prometheus is None:  # manual/slo sources generate nothing; drop a rule left from before
-        _apply_all(kube, [], [("PrometheusRule", entry.ref.namespace, rule_name)])
+        if _generated(body, "prometheusRule"):
+            _apply_all(kube, [], [("PrometheusRule", entry.ref.namespace, rule_name)])
         return Reconciled(_status_part(body, None, None, now))
     objective_model = entry_from_body(objective).model if objective else None  # type: ignore[union-attr]
     objects = objects_for_key_result(kr, objective_model, options)
