@@ -33,7 +33,7 @@ import requests
 
 from bench import objects, procstat, synth
 from e2e.harness import LocalCluster, LocalPrometheus, upstream_crds, wait_until
-from e2e.harness.operator import OperatorProcess
+from e2e.harness.operator import OperatorProcess, metric_sum
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP, VERSION = "okr.dev", "v1alpha1"
@@ -59,19 +59,6 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 def scrape(op: OperatorProcess) -> str:
     return requests.get(op.metrics_url, timeout=30).text
-
-
-def metric_sum(text: str, name: str, **labels: str) -> float:
-    """Sum of ``name`` over the series matching ``labels`` in Prometheus text (0 when absent)."""
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name) or line.startswith("#"):
-            continue
-        head, _, value = line.rpartition(" ")
-        series, _, label_text = head.partition("{")
-        if series == name and all(f'{k}="{v}"' in label_text for k, v in labels.items()):
-            total += float(value)
-    return total
 
 
 def wait_for_cycles(op: OperatorProcess, cycles: int, timeout: float, poll: float) -> None:

@@ -14,6 +14,19 @@ import yaml
 from e2e.harness.procs import ManagedProcess, free_port, wait_until
 
 
+def metric_sum(text: str, name: str, **labels: str) -> float:
+    """Sum of ``name`` over the series matching ``labels`` in Prometheus text format (0 when absent)."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name) or line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        series, _, label_text = head.partition("{")
+        if series == name and all(f'{k}="{v}"' in label_text for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
 class OperatorProcess:
     """Start, SIGKILL and restart the operator against a cluster and a Prometheus.
 
@@ -74,18 +87,7 @@ class OperatorProcess:
 
     def metric(self, name: str, **labels: str) -> float:
         """Sum of the operator's own metric ``name`` over series matching ``labels`` (0 when absent)."""
-        text = requests.get(self.metrics_url, timeout=5).text
-        total = 0.0
-        for line in text.splitlines():
-            if not line.startswith(name) or line.startswith("#"):
-                continue
-            head, _, value = line.rpartition(" ")
-            series, _, label_text = head.partition("{")
-            if series != name:
-                continue
-            if all(f'{k}="{v}"' in label_text for k, v in labels.items()):
-                total += float(value)
-        return total
+        return metric_sum(requests.get(self.metrics_url, timeout=5).text, name, **labels)
 
     def wait_for_cycles(self, cycles: int, timeout: float = 60.0) -> None:
         start = self.metric("okr_evaluation_total")

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..api.okr import KeyResult, Objective
 from ..api.promql import quote
-from ..slo.rules import generated_metadata, literal_text, number
+from ..slo.rules import generated_object, literal_text, number
 from .pace import ASPIRATIONAL_FACTOR, AT_RISK_FACTOR
 from .period import Period
 
@@ -106,16 +106,11 @@ def render_key_result_rule(
     groups = key_result_rule_groups(kr, objective, period)
     if not groups:
         return None
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PrometheusRule",
-        "metadata": generated_metadata(
-            prometheus_rule_name(kr.metadata.name),
-            kr.metadata.namespace or "default",
-            kr.kind,
-            kr.metadata.name,
-            kr.metadata.uid,
-            labels or {},
-        ),
-        "spec": {"groups": groups},
-    }
+    return generated_object(
+        "monitoring.coreos.com/v1",
+        "PrometheusRule",
+        prometheus_rule_name(kr.metadata.name),
+        kr,
+        {"groups": groups},
+        labels,
+    )

@@ -26,7 +26,7 @@ from typing import Any
 from ..api.slo import ServiceLevelObjective
 from .budget import budget_fraction
 from .expressions import canary_matcher, raw_ratio
-from .rules import generated_metadata, number
+from .rules import generated_object, number
 from .windows import CALENDAR_NOMINAL_SECONDS
 
 PROMETHEUS_ARG = "prometheus-address"
@@ -100,17 +100,11 @@ def render_analysis_template(
     args: list[dict[str, str]] = [{"name": PROMETHEUS_ARG, "value": prometheus_address}]
     if gate.canary is not None:
         args.append({"name": gate.canary.arg})  # no value: the Rollout must pass the canary's
-    namespace = slo.metadata.namespace or "default"
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "AnalysisTemplate",
-        "metadata": generated_metadata(
-            analysis_template_name(slo.metadata.name),
-            namespace,
-            slo.kind,
-            slo.metadata.name,
-            slo.metadata.uid,
-            labels or {},
-        ),
-        "spec": {"args": args, "metrics": metrics},
-    }
+    return generated_object(
+        "argoproj.io/v1alpha1",
+        "AnalysisTemplate",
+        analysis_template_name(slo.metadata.name),
+        slo,
+        {"args": args, "metrics": metrics},
+        labels,
+    )

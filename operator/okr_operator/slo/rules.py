@@ -58,18 +58,20 @@ def owner_reference(kind: str, name: str, uid: str | None) -> list[dict[str, Any
     ]
 
 
-def generated_metadata(
-    name: str, namespace: str, owner_kind: str, owner_name: str, owner_uid: str | None, labels: dict[str, str]
+def generated_object(
+    api_version: str, kind: str, name: str, owner: Any, spec: dict[str, Any], labels: dict[str, str] | None
 ) -> dict[str, Any]:
+    """An object generated for ``owner`` (an SLO or key result model): in its namespace, labelled as ours
+    plus ``labels``, controller-owned by it so that deleting it garbage-collects the object."""
     meta: dict[str, Any] = {
         "name": name,
-        "namespace": namespace,
-        "labels": {**labels, **MANAGED_BY, f"{GROUP}/owner": owner_name},
+        "namespace": owner.metadata.namespace or "default",
+        "labels": {**(labels or {}), **MANAGED_BY, f"{GROUP}/owner": owner.metadata.name},
     }
-    owners = owner_reference(owner_kind, owner_name, owner_uid)
+    owners = owner_reference(owner.kind, owner.metadata.name, owner.metadata.uid)
     if owners:
         meta["ownerReferences"] = owners
-    return meta
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
 
 
 def _condition_expr(condition: BurnRateCondition, selector: str, budget: float) -> str:
@@ -151,17 +153,11 @@ def render_prometheus_rule(slo: ServiceLevelObjective, *, labels: dict[str, str]
 
     ``labels`` are the extra labels a Prometheus ``ruleSelector`` needs (e.g. ``release: kube-prometheus-stack``).
     """
-    namespace = slo.metadata.namespace or "default"
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PrometheusRule",
-        "metadata": generated_metadata(
-            prometheus_rule_name(slo.metadata.name),
-            namespace,
-            slo.kind,
-            slo.metadata.name,
-            slo.metadata.uid,
-            labels or {},
-        ),
-        "spec": {"groups": slo_rule_groups(slo)},
-    }
+    return generated_object(
+        "monitoring.coreos.com/v1",
+        "PrometheusRule",
+        prometheus_rule_name(slo.metadata.name),
+        slo,
+        {"groups": slo_rule_groups(slo)},
+        labels,
+    )
