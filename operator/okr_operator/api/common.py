@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 GROUP = "okr.dev"
 VERSION = "v1alpha1"
@@ -88,6 +88,16 @@ class CrossFieldRule:
         if self.field:
             rule["fieldPath"] = self.field
         return rule
+
+
+def exactly_one_of(*fields: str) -> CrossFieldRule:
+    """The rule of a union written as optional fields: exactly one of ``fields`` (wire names) is set."""
+    attributes = [to_snake(f) for f in fields]
+    return CrossFieldRule(
+        cel="[" + ", ".join(f"has(self.{f})" for f in fields) + "].filter(x, x).size() == 1",
+        message=f"set exactly one of {', '.join(fields[:-1])} or {fields[-1]}",
+        check=lambda model: sum(getattr(model, a) is not None for a in attributes) == 1,
+    )
 
 
 def _emit_cel_rules(schema: dict[str, Any], model: type) -> None:

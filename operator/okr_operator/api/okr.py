@@ -18,6 +18,7 @@ from .common import (
     LocalObjectReference,
     ObjectMeta,
     StatusModel,
+    exactly_one_of,
 )
 from .promql import check_syntax
 
@@ -198,13 +199,7 @@ class KeyResultSource(ApiModel):
     slo: SLOSource | None = Field(None, description="A figure of an SLO's status.")
     manual: ManualSource | None = Field(None, description="Check-ins written in the manifest.")
 
-    cross_field_rules = (
-        CrossFieldRule(
-            cel="[has(self.prometheus), has(self.slo), has(self.manual)].filter(x, x).size() == 1",
-            message="set exactly one of prometheus, slo or manual",
-            check=lambda s: sum(x is not None for x in (s.prometheus, s.slo, s.manual)) == 1,
-        ),
-    )
+    cross_field_rules = (exactly_one_of("prometheus", "slo", "manual"),)
 
     @property
     def kind(self) -> Literal["prometheus", "slo", "manual"]:

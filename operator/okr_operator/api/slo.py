@@ -22,6 +22,7 @@ from .common import (
     ObjectMeta,
     StatusModel,
     cel_duration_seconds,
+    exactly_one_of,
     parse_duration,
 )
 from .promql import (
@@ -152,13 +153,7 @@ class Indicator(ApiModel):
     latency: LatencyIndicator | None = Field(None, description="Requests slower than a threshold.")
     bool_gauge: BoolGaugeIndicator | None = Field(None, description="Share of time a 0/1 gauge is 1.")
 
-    cross_field_rules = (
-        CrossFieldRule(
-            cel="[has(self.ratio), has(self.latency), has(self.boolGauge)].filter(x, x).size() == 1",
-            message="set exactly one of ratio, latency or boolGauge",
-            check=lambda i: sum(x is not None for x in (i.ratio, i.latency, i.bool_gauge)) == 1,
-        ),
-    )
+    cross_field_rules = (exactly_one_of("ratio", "latency", "boolGauge"),)
 
     @property
     def kind(self) -> Literal["ratio", "latency", "boolGauge"]:
