@@ -5,7 +5,15 @@ from datetime import UTC, datetime
 import pytest
 
 from okr_operator.evaluation.batch import batch, split
-from okr_operator.evaluation.conditions import comparable, condition, human_duration, rounded, significant, stamp
+from okr_operator.evaluation.conditions import (
+    changed_fields,
+    comparable,
+    condition,
+    human_duration,
+    rounded,
+    significant,
+    stamp,
+)
 from okr_operator.evaluation.engine import calendar_start, compliance_range, range_seconds
 from okr_operator.prometheus.adapter import PrometheusError, Sample, parse_result
 
@@ -82,12 +90,15 @@ def test_parse_result_shapes():
 
 
 def test_jitter_within_tolerance_is_not_a_change():
-    from okr_operator.evaluation.conditions import differs
-
     fields = ("sli", "burnRates", "state")
     old = {"sli": 99.95, "burnRates": {"5m": 0.5}, "state": "Healthy"}
-    assert not differs({"sli": 99.9502, "burnRates": {"5m": 0.505}, "state": "Healthy"}, old, fields)
-    assert differs({"sli": 99.949, "burnRates": {"5m": 0.5}, "state": "Healthy"}, old, fields)
-    assert differs({"sli": 99.95, "burnRates": {"5m": 0.52}, "state": "Healthy"}, old, fields)
-    assert differs({"sli": 99.95, "burnRates": {"5m": 0.5}, "state": "Warning"}, old, fields)
-    assert differs({"sli": 99.95, "burnRates": {"5m": 0.5, "1h": 0.5}, "state": "Healthy"}, old, fields)
+    assert changed_fields({"sli": 99.9502, "burnRates": {"5m": 0.505}, "state": "Healthy"}, old, fields) == []
+    assert changed_fields({"sli": 99.949, "burnRates": {"5m": 0.5}, "state": "Healthy"}, old, fields) == ["sli"]
+    assert changed_fields({"sli": 99.95, "burnRates": {"5m": 0.52}, "state": "Warning"}, old, fields) == [
+        "burnRates",
+        "state",
+    ]
+    assert changed_fields({"sli": 99.95, "burnRates": {"5m": 0.5, "1h": 0.5}, "state": "Healthy"}, old, fields) == [
+        "burnRates"
+    ]
+    assert changed_fields({"burnRates": {"5m": 0.5}, "state": "Healthy"}, old, fields) == ["sli"]

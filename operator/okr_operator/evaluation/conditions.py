@@ -65,12 +65,12 @@ TOLERANCE: dict[str, tuple[float, float]] = {
 DERIVED = ("timeToExhaustion",)
 
 
-def differs(new: dict[str, Any], old: dict[str, Any], fields: tuple[str, ...]) -> bool:
-    """Whether the evaluation-owned part of a status changed beyond :data:`TOLERANCE`."""
+def changed_fields(new: dict[str, Any], old: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
+    """The evaluation-owned fields whose value moved beyond :data:`TOLERANCE` (empty: nothing worth a write)."""
     a, b = comparable(new, fields), comparable(old, fields)
-    if a.keys() != b.keys():
-        return True
-    return any(_differs(a[k], b[k], TOLERANCE.get(k, (0.0, 0.0))) for k in a)
+    return sorted(
+        k for k in a.keys() | b.keys() if k not in a or k not in b or _differs(a[k], b[k], TOLERANCE.get(k, (0.0, 0.0)))
+    )
 
 
 def _differs(a: Any, b: Any, tol: tuple[float, float]) -> bool:

@@ -33,8 +33,8 @@ from ..slo.windows import burn_rate_conditions, status_windows, window_seconds
 from .batch import Answer, QueryFn, batch, run
 from .conditions import (
     EVALUATION_CONDITIONS,
+    changed_fields,
     condition,
-    differs,
     find,
     human_duration,
     iso,
@@ -89,6 +89,7 @@ class Outcome:
 
     statuses: dict[Ref, dict[str, Any]] = field(default_factory=dict)  # evaluation-owned status, complete
     changed: dict[Ref, dict[str, Any]] = field(default_factory=dict)  # the ones worth writing
+    changed_fields: dict[Ref, list[str]] = field(default_factory=dict)  # why each is worth writing
     transitions: list[Transition] = field(default_factory=list)
     queries: int = 0
     query_errors: int = 0
@@ -292,8 +293,10 @@ class Evaluator:
         for e in snapshot.all():
             new = outcome.statuses[e.ref]
             fields = OWNED_FIELDS[e.ref.kind]
-            if differs(new, e.status, fields):
+            moved = changed_fields(new, e.status, fields)
+            if moved:
                 outcome.changed[e.ref] = new
+                outcome.changed_fields[e.ref] = moved
             else:  # nothing changed: keep what is written, timestamps included
                 outcome.statuses[e.ref] = _keep_written(e.status, fields, new)
             outcome.transitions.extend(_transitions(e, new))

@@ -106,7 +106,7 @@ class EvaluationLoop:
                 log.warning("status of %s not written: %s", ref, exc)
                 continue
             if written:
-                log.debug("status of %s written", ref)
+                log.info("status of %s written: %s changed", ref, ", ".join(outcome.changed_fields.get(ref, ())))
                 self.metrics.status_writes.labels(ref.kind).inc()
                 self.store.merge_status(ref, status)
         for t in outcome.transitions:
