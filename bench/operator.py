@@ -352,8 +352,16 @@ def _edit_latencies(api_client: Any, namespace: str, name: str, edits: int, time
 
 
 def measure(
-    prom: LocalPrometheus, n: int, edits: int, steady_cycles: int, profile: bool, workdir: Path, interval: int
+    prom: LocalPrometheus,
+    n: int,
+    edits: int,
+    steady_cycles: int,
+    profile: bool,
+    workdir: Path,
+    interval: int,
+    rates_settled_at: float = 0.0,
 ) -> dict[str, Any]:
+    """Measure the operator on ``n`` objects in a fresh cluster; steady state only after ``rates_settled_at``."""
     items = objects.tree(n, SERVICES)
     kinds = Counter(obj["kind"] for _, obj in items)
     result: dict[str, Any] = {
@@ -403,6 +411,11 @@ def measure(
             result["converge_profile"] = profiler.stop() if profiler else None
             say(f"{n} objects: all statuses after {converge:.1f} s")
 
+            # The traffic key results read rate(...[5m]): while a 5m window starts in the gap between the
+            # backfilled history and the first scrape, Prometheus extrapolates less and the value really moves.
+            if (wait := rates_settled_at - time.time()) > 0:
+                say(f"{n} objects: waiting {wait:.0f} s until no 5m window spans the backfill/scrape seam")
+                time.sleep(wait)
             # Steady state: let the cycle that saw the last writes finish, then measure.
             # Every window starts and ends right after a cycle (see next_boundary), so per-cycle counts are exact.
             wait_for_cycles(op, 1, timeout=3600, poll=poll)
@@ -467,11 +480,16 @@ def measure(
 
 
 def run(
-    sizes: tuple[int, ...], edits: dict[int, int], steady_cycles: int, profile_at: int | None, interval: int = INTERVAL
+    sizes: tuple[int, ...],
+    edits: dict[int, int],
+    steady_cycles: int,
+    profile_at: int | None,
+    interval: int = INTERVAL,
+    settle_rates: bool = True,
 ) -> dict[str, Any]:
     svcs = synth.services(SERVICES)
     now = time.time()
-    t1 = now - now % 60
+    t1 = now - now % SCRAPE
     t0 = t1 - HISTORY
     exporter = synth.LiveExporter(svcs, t0).start()
     prom = LocalPrometheus(scrape_interval=f"{SCRAPE}s", evaluation_interval="30s", targets=[exporter.target])
@@ -489,10 +507,18 @@ def run(
         prom.backfill(source.read_text())
         prom.start()
         wait_until(lambda: prom.query_value("up") == 1, 60, "the first scrape", interval=0.5)
+        rates_settled_at = time.time() + 300 + 2 * SCRAPE if settle_rates else 0.0
         for n in sizes:
             say(f"--- {n} objects")
             result["sizes"][str(n)] = measure(
-                prom, n, edits.get(n, 5), steady_cycles, profile=(n == profile_at), workdir=workdir, interval=interval
+                prom,
+                n,
+                edits.get(n, 5),
+                steady_cycles,
+                profile=(n == profile_at),
+                workdir=workdir,
+                interval=interval,
+                rates_settled_at=rates_settled_at,
             )
     finally:
         prom.close()
