@@ -19,6 +19,7 @@ from ..evaluation.snapshot import Ref, entry_from_body
 from ..generate import RenderOptions, find_objective, objects_for_key_result, objects_for_slo
 from ..kube.client import FIELD_MANAGER, KubeAdapter, KubeError, LeaderLease
 from ..prometheus.adapter import PrometheusAdapter
+from . import memory
 from .loop import EvaluationLoop
 from .metrics import Metrics, serve
 from .reconcile import Reconciled, drifted, owner_ref, reconcile_key_result, reconcile_slo
@@ -87,6 +88,7 @@ def rt() -> Runtime:
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     global RUNTIME
+    memory.limit_arenas()
     ours = _configured_settings or from_env()
     # kopf keeps its own progress in annotations: the status schema is structural and would prune it.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)

@@ -17,6 +17,7 @@ from ..evaluation.engine import Evaluator, Outcome
 from ..evaluation.snapshot import Ref, Snapshot
 from ..kube.client import EVALUATION_MANAGER, KubeAdapter, KubeError, LeaderLease
 from ..prometheus.adapter import PrometheusAdapter
+from . import memory
 from .metrics import Metrics
 from .store import Store
 
@@ -58,6 +59,7 @@ class EvaluationLoop:
             except Exception:  # never let one bad cycle kill the loop
                 log.exception("evaluation cycle failed")
                 self.metrics.evaluations.labels("error").inc()
+            memory.release()  # the cycle's models and responses are garbage now
             self.metrics.beat()
             await self._sleep(max(self.interval - (time.monotonic() - started), 0.0))
 
