@@ -99,9 +99,16 @@ class LiveExporter:
         return f"127.0.0.1:{self.port}"
 
     def render(self, at: float | None = None) -> bytes:
-        elapsed = (at if at is not None else time()) - self.t0
+        """The counters at ``at`` (default now), each stamped with that time in milliseconds.
+
+        The explicit timestamp keeps every series exactly linear in Prometheus's time: without it a
+        scrape that the busy exporter answers 0.5 s late records a later value at the scrape's start
+        time, and ``rate()`` over it moves by a few tenths of a percent from cycle to cycle.
+        """
+        millis = round((at if at is not None else time()) * 1000)
+        elapsed = millis / 1000 - self.t0
         lines = ["# HELP http_requests_total Synthetic requests.", "# TYPE http_requests_total counter"]
-        lines += [f"{name} {per_second * elapsed!r}" for name, per_second in self._series]
+        lines += [f"{name} {per_second * elapsed!r} {millis}" for name, per_second in self._series]
         return ("\n".join(lines) + "\n").encode()
 
     def start(self) -> LiveExporter:

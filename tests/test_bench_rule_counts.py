@@ -145,8 +145,9 @@ def test_live_exporter_continues_the_backfilled_history(tmp_path):
     live = synth.LiveExporter(svcs, t0).render(at=t1).decode()
     for line in live.splitlines():
         if line.startswith("http_requests_total"):
-            name, value = line.rsplit(" ", 1)
+            name, value, millis = line.rsplit(" ", 2)
             assert float(value) == pytest.approx(last[name][0])
+            assert int(millis) == t1 * 1000
     assert {s.pods for s in svcs} == {1, 2, 3}
 
 
