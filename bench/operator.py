@@ -29,8 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from bench import objects, procstat, synth
 from e2e.harness import LocalCluster, LocalPrometheus, upstream_crds, wait_until
 from e2e.harness.operator import OperatorProcess, metric_sum
@@ -58,7 +56,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def scrape(op: OperatorProcess) -> str:
-    return requests.get(op.metrics_url, timeout=30).text
+    return op.metrics_text(timeout=30)
 
 
 def wait_for_cycles(op: OperatorProcess, cycles: int, timeout: float, poll: float) -> None:

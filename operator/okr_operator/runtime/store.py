@@ -34,7 +34,7 @@ def _slim(body: Mapping[str, Any]) -> dict[str, Any]:
         meta["annotations"] = annotations
     else:
         meta.pop("annotations", None)
-    return {**copy.deepcopy({k: v for k, v in body.items() if k != "metadata"}), "metadata": copy.deepcopy(meta)}
+    return copy.deepcopy({**{k: v for k, v in body.items() if k != "metadata"}, "metadata": meta})
 
 
 class Store:
