@@ -15,7 +15,7 @@ from okr_operator.evaluation.conditions import (
     stamp,
 )
 from okr_operator.evaluation.engine import calendar_start, compliance_range, range_seconds
-from okr_operator.prometheus.adapter import PrometheusError, Sample, parse_result
+from okr_operator.prometheus.types import PrometheusError, Sample, parse_result
 
 
 @pytest.mark.parametrize(

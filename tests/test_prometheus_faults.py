@@ -11,8 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from okr_operator.prometheus.adapter import PrometheusAdapter, PrometheusError
+from okr_operator.prometheus.adapter import PrometheusAdapter
 from okr_operator.prometheus.config import PrometheusSettings
+from okr_operator.prometheus.types import PrometheusError
 
 
 class Faulty(BaseHTTPRequestHandler):

@@ -12,10 +12,9 @@ from typing import Any
 from .api import KeyResult, Objective, ServiceLevelObjective
 from .okr.period import Period, PeriodError, parse_period
 from .okr.rules import render_key_result_rule
+from .prometheus.config import DEFAULT_URL
 from .slo.gate import render_analysis_template
 from .slo.rules import render_prometheus_rule
-
-DEFAULT_PROMETHEUS_ADDRESS = "http://prometheus-operated.monitoring.svc:9090"
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class RenderOptions:
     """Settings that shape generated objects (the operator takes them from its settings)."""
 
     rule_labels: dict[str, str] = field(default_factory=dict)
-    prometheus_address: str = DEFAULT_PROMETHEUS_ADDRESS
+    prometheus_address: str = DEFAULT_URL
 
 
 def objects_for_slo(slo: ServiceLevelObjective, options: RenderOptions) -> list[dict[str, Any]]:

@@ -57,12 +57,6 @@ def check_label_matchers(matchers: str, *, what: str) -> None:
     check_syntax(f"up{{{matchers}}}", what=what)
 
 
-def quote(value: str) -> str:
-    """A PromQL double-quoted string literal for ``value`` (escapes backslashes and quotes)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
 # Canary selection (gate.canary): ratio expressions mark where the canary matcher goes with this
 # placeholder, inside a label matcher list, e.g. http_requests_total{service="checkout",{{canary}}}.
 # Recording rules and the operator's evaluation expand it to nothing (PromQL accepts the trailing comma

@@ -21,13 +21,13 @@ from ..api import KEY_RESULT_KIND, OBJECTIVE_KIND, SLO_KIND
 from ..api.crd import render_crds
 from ..api.loader import ManifestSet, load_manifests
 from ..generate import (
-    DEFAULT_PROMETHEUS_ADDRESS,
     RenderOptions,
     find_objective,
     key_result_period,
     objects_for_key_result,
     objects_for_slo,
 )
+from ..prometheus.config import DEFAULT_URL
 
 FILES_HELP = "Manifest file, directory (read recursively) or - for stdin. Repeatable."
 
@@ -117,7 +117,7 @@ def generated_objects(manifests: ManifestSet, options: RenderOptions) -> list[di
 )
 @click.option(
     "--prometheus-address",
-    default=DEFAULT_PROMETHEUS_ADDRESS,
+    default=DEFAULT_URL,
     show_default=True,
     help="Prometheus URL written into AnalysisTemplates (Argo Rollouts queries it).",
 )

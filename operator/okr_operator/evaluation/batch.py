@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..api.promql import quote
-from ..prometheus.adapter import PrometheusError, Sample
+from ..prometheus.types import PrometheusError, Sample
+from ..promtext import quote
 
 # Identity labels added to batched answers. Prefixed so they cannot collide with a user query's labels.
 OBJ_NAMESPACE = "okr_namespace"

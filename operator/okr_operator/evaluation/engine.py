@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..api import KeyResult, Objective
+from ..api.identity import Entry, Ref
 from ..generate import key_result_period
 from ..okr.alignment import find_cycles
 from ..okr.compliance import time_in_range
@@ -26,7 +27,7 @@ from ..okr.period import Period, elapsed_fraction, parse_period
 from ..okr.progress import key_result_progress, progress_towards, score
 from ..okr.rollup import KeyResultSummary, roll_up
 from ..okr.rules import IN_RANGE_RECORD, VALUE_RECORD
-from ..prometheus.adapter import PrometheusError, Sample, finite
+from ..prometheus.types import PrometheusError, Sample, finite
 from ..slo.budget import evaluate_budget
 from ..slo.expressions import le_value, raw_ratio, recorded_ratio
 from ..slo.windows import burn_rate_conditions, status_windows, window_seconds
@@ -42,7 +43,7 @@ from .conditions import (
     significant,
     stamp,
 )
-from .snapshot import Entry, Ref, Snapshot
+from .snapshot import Snapshot
 
 SLO_FIELDS = ("sli", "errorBudget", "burnRates", "timeToExhaustion", "state", "alerts", "lastEvaluated")
 KR_FIELDS = (

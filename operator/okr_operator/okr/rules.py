@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..api.okr import KeyResult, Objective
-from ..api.promql import quote
-from ..slo.rules import generated_object, literal_text, number
+from ..generated import generated_object
+from ..promtext import literal_text, number, quote
 from .pace import ASPIRATIONAL_FACTOR, AT_RISK_FACTOR
 from .period import Period
 

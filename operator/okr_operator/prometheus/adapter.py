@@ -8,11 +8,9 @@ conditions show (PrometheusUnreachable, PrometheusTimeout, QueryFailed, BadRespo
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 import requests
@@ -21,48 +19,9 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .config import PrometheusSettings
+from .types import PrometheusError, Sample, parse_result
 
 TENANT_HEADER = "X-Scope-OrgID"
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One series of an instant vector (or a scalar, with no labels)."""
-
-    labels: dict[str, str]
-    value: float
-
-
-class PrometheusError(Exception):
-    """A query that produced no usable answer; ``reason`` is a CamelCase word for conditions."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-def parse_value(raw: str) -> float:
-    """Prometheus sends numbers as strings, including "NaN", "+Inf" and "-Inf"."""
-    return float(raw)
-
-
-def parse_result(data: object) -> list[Sample]:
-    """``data.result`` of an instant query (vector or scalar) as samples; anything else is BadResponse."""
-    if isinstance(data, dict) and "resultType" in data:
-        kind, result = data["resultType"], data.get("result")
-    elif isinstance(data, list) and len(data) == 2 and not isinstance(data[0], dict):
-        kind, result = "scalar", data  # prometheus-api-client hands over data.result only
-    else:
-        kind, result = "vector", data
-    try:
-        if kind == "vector" and isinstance(result, list):
-            return [Sample(dict(item["metric"]), parse_value(item["value"][1])) for item in result]
-        if kind == "scalar" and isinstance(result, list):
-            return [Sample({}, parse_value(result[1]))]
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise PrometheusError("BadResponse", f"unexpected answer from Prometheus: {exc}") from None
-    raise PrometheusError("BadResponse", f"expected an instant vector, got {kind}")
 
 
 class PrometheusAdapter:
@@ -162,11 +121,6 @@ class PrometheusAdapter:
 
     def close(self) -> None:
         self._client.close()
-
-
-def finite(value: float) -> float | None:
-    """The value, or None for NaN and infinities (no usable data)."""
-    return value if math.isfinite(value) else None
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:

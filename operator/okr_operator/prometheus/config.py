@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# In-cluster address of the Prometheus that prometheus-operator runs (its governing Service).
+DEFAULT_URL = "http://prometheus-operated.monitoring.svc:9090"
+
 
 @dataclass(frozen=True)
 class PrometheusSettings:
     """How to reach Prometheus (or Thanos/Mimir/Cortex) for evaluation."""
 
-    url: str = "http://prometheus-operated.monitoring.svc:9090"
+    url: str = DEFAULT_URL
     timeout_seconds: float = 10.0
     retries: int = 2
     bearer_token_file: str | None = None

@@ -15,8 +15,9 @@ from typing import Any
 import kopf
 
 from ..api import GROUP, VERSION
-from ..evaluation.snapshot import Ref, entry_from_body
+from ..api.identity import Ref, entry_from_body
 from ..generate import RenderOptions, find_objective, objects_for_key_result, objects_for_slo
+from ..generated import MANAGED_BY
 from ..kube.client import FIELD_MANAGER, KubeAdapter, KubeError, LeaderLease
 from ..prometheus.adapter import PrometheusAdapter
 from . import memory
@@ -27,7 +28,6 @@ from .settings import Settings, from_env
 from .store import Store, ref_of
 
 log = logging.getLogger("okr_operator")
-MANAGED = {"app.kubernetes.io/managed-by": "okr-operator"}
 
 
 class Runtime:
@@ -282,11 +282,11 @@ async def _revert(event: dict[str, Any], body: kopf.Body, kind: str) -> None:
                 log.warning("could not restore %s: %s", desired["metadata"]["name"], exc)
 
 
-@kopf.on.event("monitoring.coreos.com", "v1", "prometheusrules", labels=MANAGED)
+@kopf.on.event("monitoring.coreos.com", "v1", "prometheusrules", labels=MANAGED_BY)
 async def prometheus_rule_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
     await _revert(event, body, "PrometheusRule")
 
 
-@kopf.on.event("argoproj.io", "v1alpha1", "analysistemplates", labels=MANAGED)
+@kopf.on.event("argoproj.io", "v1alpha1", "analysistemplates", labels=MANAGED_BY)
 async def analysis_template_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
     await _revert(event, body, "AnalysisTemplate")

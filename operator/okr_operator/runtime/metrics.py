@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ..evaluation.snapshot import Ref
+from ..api.identity import Ref
 
 
 class StatusCollector(Collector):

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..api import KeyResult, ServiceLevelObjective
+from ..api.identity import Ref, entry_from_body
 from ..evaluation.conditions import condition, find, normalise, stamp
-from ..evaluation.snapshot import Ref, entry_from_body
 from ..generate import RenderOptions, objects_for_key_result, objects_for_slo
 from ..kube.client import FIELD_MANAGER, KubeAdapter, KubeError, NotInstalled
 from ..okr.rules import prometheus_rule_name as kr_rule_name

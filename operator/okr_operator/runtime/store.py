@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ..evaluation.snapshot import Ref
+from ..api.identity import Ref
 
 
 def ref_of(body: Mapping[str, Any]) -> Ref:

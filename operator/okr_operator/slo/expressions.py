@@ -20,8 +20,9 @@ import re
 import promql_parser
 
 from ..api.common import parse_duration
-from ..api.promql import CANARY_PLACEHOLDER, quote, with_window
+from ..api.promql import CANARY_PLACEHOLDER, with_window
 from ..api.slo import CanarySelector, ServiceLevelObjectiveSpec
+from ..promtext import quote
 from .windows import BASE_SECONDS, BASE_WINDOW
 
 ERRORS_RECORD = f"slo:sli_errors:rate{BASE_WINDOW}"

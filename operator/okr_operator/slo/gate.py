@@ -24,9 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..api.slo import ServiceLevelObjective
+from ..generated import generated_object
+from ..promtext import number
 from .budget import budget_fraction
 from .expressions import canary_matcher, raw_ratio
-from .rules import generated_object, number
 from .windows import CALENDAR_NOMINAL_SECONDS
 
 PROMETHEUS_ARG = "prometheus-address"

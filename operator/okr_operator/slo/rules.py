@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api.common import GROUP
 from ..api.slo import ServiceLevelObjective, Severity
+from ..generated import generated_object
+from ..promtext import literal_text, number
 from .budget import budget_fraction
 from .expressions import (
     ERRORS_RECORD,
@@ -22,56 +23,12 @@ from .expressions import (
 )
 from .windows import BASE_WINDOW, BurnRateCondition, burn_rate_conditions
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "okr-operator"}
 BURN_ALERT = "SLOErrorBudgetBurn"
 ABSENT_ALERT = "SLOMetricsAbsent"
 
 
-def number(value: float) -> str:
-    """A float as PromQL/YAML text without binary noise (0.0144, not 0.014400000000000001)."""
-    return format(value, ".12g")
-
-
-def literal_text(text: str) -> str:
-    """User text for an alert annotation: Prometheus expands annotations as Go templates, so ``{{`` in
-    user text would be executed (or break rule loading); print it literally instead."""
-    return text.replace("{{", '{{ "{{" }}')
-
-
 def prometheus_rule_name(slo_name: str) -> str:
     return f"{slo_name}-slo"
-
-
-def owner_reference(kind: str, name: str, uid: str | None) -> list[dict[str, Any]]:
-    """ownerReferences so that deleting the SLO garbage-collects what was generated for it."""
-    if not uid:
-        return []
-    return [
-        {
-            "apiVersion": f"{GROUP}/v1alpha1",
-            "kind": kind,
-            "name": name,
-            "uid": uid,
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
-    ]
-
-
-def generated_object(
-    api_version: str, kind: str, name: str, owner: Any, spec: dict[str, Any], labels: dict[str, str] | None
-) -> dict[str, Any]:
-    """An object generated for ``owner`` (an SLO or key result model): in its namespace, labelled as ours
-    plus ``labels``, controller-owned by it so that deleting it garbage-collects the object."""
-    meta: dict[str, Any] = {
-        "name": name,
-        "namespace": owner.metadata.namespace or "default",
-        "labels": {**(labels or {}), **MANAGED_BY, f"{GROUP}/owner": owner.metadata.name},
-    }
-    owners = owner_reference(owner.kind, owner.metadata.name, owner.metadata.uid)
-    if owners:
-        meta["ownerReferences"] = owners
-    return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
 
 
 def _condition_expr(condition: BurnRateCondition, selector: str, budget: float) -> str:

@@ -1,0 +1,48 @@
+"""The envelope of every object the operator generates (PrometheusRules, AnalysisTemplates).
+
+Generated objects live in their owner's namespace, carry the managed-by and owner labels, and have a
+controller ownerReference to the okr.dev object they were made for, so deleting that object
+garbage-collects them. The renderers in ``slo/`` and ``okr/`` fill in the spec; this module does the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .api.common import API_VERSION, GROUP
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = {MANAGED_BY_LABEL: "okr-operator"}
+OWNER_LABEL = f"{GROUP}/owner"
+
+
+def owner_reference(kind: str, name: str, uid: str | None) -> list[dict[str, Any]]:
+    """ownerReferences so that deleting the owner garbage-collects what was generated for it."""
+    if not uid:
+        return []
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": kind,
+            "name": name,
+            "uid": uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+
+
+def generated_object(
+    api_version: str, kind: str, name: str, owner: Any, spec: dict[str, Any], labels: dict[str, str] | None
+) -> dict[str, Any]:
+    """An object generated for ``owner`` (an SLO or key result model): in its namespace, labelled as ours
+    plus ``labels``, controller-owned by it so that deleting it garbage-collects the object."""
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": owner.metadata.namespace or "default",
+        "labels": {**(labels or {}), **MANAGED_BY, OWNER_LABEL: owner.metadata.name},
+    }
+    owners = owner_reference(owner.kind, owner.metadata.name, owner.metadata.uid)
+    if owners:
+        meta["ownerReferences"] = owners
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
