@@ -52,7 +52,9 @@ def entry_from_body(body: Mapping[str, Any]) -> Entry | None:
     ref = Ref(info.kind, meta.get("namespace") or "default", meta["name"])
     status = dict(body.get("status") or {})
     clean = {k: body[k] for k in ("apiVersion", "kind", "metadata", "spec") if k in body}
-    clean["metadata"] = {k: meta[k] for k in ("name", "namespace", "uid", "generation") if meta.get(k) is not None}
+    clean["metadata"] = {
+        k: meta[k] for k in ("name", "namespace", "uid", "generation", "labels") if meta.get(k) is not None
+    }
     clean["metadata"].setdefault("namespace", ref.namespace)
     try:
         model = info.model.model_validate(clean)

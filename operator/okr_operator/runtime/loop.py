@@ -89,10 +89,7 @@ class EvaluationLoop:
             evaluator = Evaluator(self.prometheus.query, sli_source=self.sli_source)
             outcome = await asyncio.to_thread(evaluator.evaluate, snapshot, now)
         await self._write(outcome, bodies)
-        self.metrics.statuses.statuses = dict(outcome.statuses)
-        self.metrics.statuses.objective_of = {
-            e.ref: e.model.spec.objective_ref.name for e in snapshot.key_results if e.model is not None
-        }
+        await asyncio.to_thread(self.metrics.statuses.update, snapshot.all(), outcome.statuses)
         self.metrics.evaluations.labels("ok" if not outcome.query_errors else "partial").inc()
         self.cycles += 1
         self.last_outcome = outcome

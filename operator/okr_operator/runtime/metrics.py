@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -11,43 +11,30 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ..api.identity import Ref
+from ..api.identity import Entry, Ref
+from ..series import status_families
 
 
 class StatusCollector(Collector):
-    """Progress and budget gauges straight from the statuses of the last evaluation (no stale series)."""
+    """The status gauges of the last evaluation (``series.status_families``), built once per cycle.
+
+    Scrapes only format them; objects that are gone leave no stale series.
+    """
 
     def __init__(self) -> None:
-        self.statuses: dict[Ref, dict[str, Any]] = {}
-        self.objective_of: dict[Ref, str] = {}
+        self.families: list[GaugeMetricFamily] = []
+
+    def update(self, entries: Iterable[Entry], statuses: Mapping[Ref, Mapping[str, Any]]) -> None:
+        families = []
+        for family in status_families(entries, statuses):
+            gauge = GaugeMetricFamily(family.name, family.help, labels=list(family.labels))
+            for labels, value in family.samples:
+                gauge.add_metric(list(labels), value)
+            families.append(gauge)
+        self.families = families
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        objective = GaugeMetricFamily(
-            "okr_objective_progress", "Objective progress 0..1.", labels=["namespace", "objective"]
-        )
-        key_result = GaugeMetricFamily(
-            "okr_key_result_progress", "Key result progress 0..1.", labels=["namespace", "key_result", "objective"]
-        )
-        budget = GaugeMetricFamily(
-            "okr_slo_error_budget_remaining",
-            "Remaining error budget (fraction, <0 when overspent).",
-            labels=["namespace", "slo"],
-        )
-        sli = GaugeMetricFamily("okr_slo_sli", "SLI in percent over the SLO window.", labels=["namespace", "slo"])
-        for ref, status in sorted(self.statuses.items()):
-            if ref.kind == "Objective" and status.get("progress") is not None:
-                objective.add_metric([ref.namespace, ref.name], float(status["progress"]))
-            elif ref.kind == "KeyResult" and status.get("progress") is not None:
-                key_result.add_metric(
-                    [ref.namespace, ref.name, self.objective_of.get(ref, "")], float(status["progress"])
-                )
-            elif ref.kind == "ServiceLevelObjective":
-                remaining = (status.get("errorBudget") or {}).get("remaining")
-                if remaining is not None:
-                    budget.add_metric([ref.namespace, ref.name], float(remaining))
-                if status.get("sli") is not None:
-                    sli.add_metric([ref.namespace, ref.name], float(status["sli"]))
-        yield from (objective, key_result, budget, sli)
+        yield from self.families
 
 
 class Metrics:

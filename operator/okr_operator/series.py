@@ -1,0 +1,198 @@
+"""The status series the operator exports on ``/metrics``: names, help texts, and the series of given objects.
+
+Pure: built from :class:`~okr_operator.api.identity.Entry` objects (spec model and status), no clock, no
+network. Cardinality is bounded by the objects: one series per object and figure, plus one per object and
+state value for the state gauges (the kube-state-metrics convention: ``okr_slo_state{state="Healthy"} 1``
+and 0 for the other states). Labels are object names, the SLO's service, the burn-rate window and the
+state: never free text (titles, descriptions and units stay out).
+
+Names follow the Prometheus conventions: figures in 0..1 end in ``_ratio``, durations in ``_seconds``.
+A key result measures cost when it carries the label ``okr.dev/measures: cost``; ``okr_key_result_info``
+says so with ``measures="cost"`` (the only value: anything else is not exported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .api import GROUP, KEY_RESULT_KIND, OBJECTIVE_KIND, SLO_KIND
+from .api.identity import Entry
+from .api.okr import PaceState
+from .api.slo import SLOState
+from .slo.budget import time_to_exhaustion
+from .slo.windows import window_seconds
+
+MEASURES_LABEL = f"{GROUP}/measures"
+COST = "cost"
+PACE_STATES = tuple(str(s) for s in PaceState)
+SLO_STATES = tuple(str(s) for s in SLOState)
+
+OBJECTIVE_LABELS = ("namespace", "objective")
+KEY_RESULT_LABELS = ("namespace", "key_result", "objective")
+SLO_LABELS = ("namespace", "slo", "service")
+
+OBJECTIVE_PROGRESS = "okr_objective_progress_ratio"
+OBJECTIVE_EXPECTED = "okr_objective_expected_progress_ratio"
+OBJECTIVE_SCORE = "okr_objective_score"
+OBJECTIVE_STATE = "okr_objective_state"
+KEY_RESULT_INFO = "okr_key_result_info"
+KEY_RESULT_VALUE = "okr_key_result_value"
+KEY_RESULT_TARGET = "okr_key_result_target"
+KEY_RESULT_PROGRESS = "okr_key_result_progress_ratio"
+KEY_RESULT_EXPECTED = "okr_key_result_expected_progress_ratio"
+KEY_RESULT_SCORE = "okr_key_result_score"
+KEY_RESULT_FORECAST = "okr_key_result_forecast_progress_ratio"
+KEY_RESULT_CONFIDENCE = "okr_key_result_confidence_ratio"
+KEY_RESULT_STATE = "okr_key_result_state"
+SLO_SLI = "okr_slo_sli_ratio"
+SLO_TARGET = "okr_slo_target_ratio"
+SLO_BUDGET_REMAINING = "okr_slo_error_budget_remaining_ratio"
+SLO_BURN_RATE = "okr_slo_error_budget_burn_rate"
+SLO_TIME_TO_EXHAUSTION = "okr_slo_time_to_exhaustion_seconds"
+SLO_STATE = "okr_slo_state"
+
+# name -> (help text, label names)
+HELP: dict[str, tuple[str, tuple[str, ...]]] = {
+    OBJECTIVE_PROGRESS: ("Objective progress: weighted progress of its key results (0-1).", OBJECTIVE_LABELS),
+    OBJECTIVE_EXPECTED: ("Progress the objective should have at this point of its period (0-1).", OBJECTIVE_LABELS),
+    OBJECTIVE_SCORE: ("Objective score: progress rounded to 0.01 (OKR grade 0.0-1.0).", OBJECTIVE_LABELS),
+    OBJECTIVE_STATE: ("1 for the objective's pace state, 0 for the other states.", (*OBJECTIVE_LABELS, "state")),
+    KEY_RESULT_INFO: (
+        "Always 1: the key result's direction, and measures=cost for key results that measure cost.",
+        (*KEY_RESULT_LABELS, "direction", "measures"),
+    ),
+    KEY_RESULT_VALUE: ("Current value of the key result, in its own unit (spec.unit).", KEY_RESULT_LABELS),
+    KEY_RESULT_TARGET: ("Target value of the key result, in its own unit (spec.unit).", KEY_RESULT_LABELS),
+    KEY_RESULT_PROGRESS: ("Key result progress from baseline to target (0-1).", KEY_RESULT_LABELS),
+    KEY_RESULT_EXPECTED: (
+        "Progress the key result should have at this point of its period: the expected pace (0-1).",
+        KEY_RESULT_LABELS,
+    ),
+    KEY_RESULT_SCORE: ("Key result score: progress rounded to 0.01 (OKR grade 0.0-1.0).", KEY_RESULT_LABELS),
+    KEY_RESULT_FORECAST: (
+        "Progress the key result's linear trend reaches at the end of its period (0-1).",
+        KEY_RESULT_LABELS,
+    ),
+    KEY_RESULT_CONFIDENCE: ("Owner's confidence in the latest check-in (0-1).", KEY_RESULT_LABELS),
+    KEY_RESULT_STATE: ("1 for the key result's pace state, 0 for the other states.", (*KEY_RESULT_LABELS, "state")),
+    SLO_SLI: ("Share of good events over the SLO window (0-1).", SLO_LABELS),
+    SLO_TARGET: ("The SLO's target as a share of good events (0-1).", SLO_LABELS),
+    SLO_BUDGET_REMAINING: (
+        "Share of the error budget left over the SLO window (1 untouched, 0 spent, negative overspent).",
+        SLO_LABELS,
+    ),
+    SLO_BURN_RATE: (
+        "Error budget burn rate over the window (1 spends exactly the budget over the SLO window).",
+        (*SLO_LABELS, "window"),
+    ),
+    SLO_TIME_TO_EXHAUSTION: (
+        "Seconds until the error budget is spent at the 1h burn rate (absent when nothing burns or nothing is left).",
+        SLO_LABELS,
+    ),
+    SLO_STATE: ("1 for the SLO's state, 0 for the other states.", (*SLO_LABELS, "state")),
+}
+
+
+@dataclass
+class Family:
+    """One gauge: its name, help text, label names and samples (label values, value)."""
+
+    name: str
+    help: str
+    labels: tuple[str, ...]
+    samples: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _share(percent: Any) -> float | None:
+    """A percent as a 0..1 share, without the float noise of the division (99.9 -> 0.999, not 0.9990000000000001)."""
+    number = _num(percent)
+    return None if number is None else round(number / 100, 12)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.families = {name: Family(name, text, labels) for name, (text, labels) in HELP.items()}
+
+    def add(self, name: str, labels: tuple[str, ...], value: Any) -> None:
+        number = _num(value)
+        if number is not None:
+            self.families[name].samples.append((labels, number))
+
+    def states(self, name: str, labels: tuple[str, ...], values: tuple[str, ...], state: Any) -> None:
+        for value in values:
+            self.families[name].samples.append(((*labels, value), 1.0 if state == value else 0.0))
+
+
+def _objective(b: _Builder, e: Entry, status: Mapping[str, Any]) -> None:
+    labels = (e.ref.namespace, e.ref.name)
+    b.add(OBJECTIVE_PROGRESS, labels, status.get("progress"))
+    b.add(OBJECTIVE_EXPECTED, labels, status.get("expected"))
+    b.add(OBJECTIVE_SCORE, labels, status.get("score"))
+    b.states(OBJECTIVE_STATE, labels, PACE_STATES, status.get("state"))
+
+
+def measures_cost(labels: Mapping[str, str] | None) -> bool:
+    """Whether a key result's metadata labels say it measures cost (``okr.dev/measures: cost``)."""
+    return (labels or {}).get(MEASURES_LABEL) == COST
+
+
+def _key_result(b: _Builder, e: Entry, status: Mapping[str, Any]) -> None:
+    spec = e.model.spec
+    labels = (e.ref.namespace, e.ref.name, spec.objective_ref.name)
+    measures = COST if measures_cost(e.model.metadata.labels) else ""
+    b.add(KEY_RESULT_INFO, (*labels, str(spec.direction), measures), 1)
+    b.add(KEY_RESULT_VALUE, labels, status.get("current"))
+    b.add(KEY_RESULT_TARGET, labels, spec.target)
+    b.add(KEY_RESULT_PROGRESS, labels, status.get("progress"))
+    b.add(KEY_RESULT_EXPECTED, labels, status.get("expected"))
+    b.add(KEY_RESULT_SCORE, labels, status.get("score"))
+    b.add(KEY_RESULT_FORECAST, labels, (status.get("forecast") or {}).get("progress"))
+    b.add(KEY_RESULT_CONFIDENCE, labels, status.get("confidence"))
+    b.states(KEY_RESULT_STATE, labels, PACE_STATES, status.get("state"))
+
+
+def slo_time_to_exhaustion(e: Entry, status: Mapping[str, Any]) -> float | None:
+    """Seconds until the budget is spent at the 1h burn rate, from the status' figures (None: not burning)."""
+    remaining = _num((status.get("errorBudget") or {}).get("remaining"))
+    burn_1h = _num((status.get("burnRates") or {}).get("1h"))
+    if remaining is None:
+        return None
+    return time_to_exhaustion(remaining, window_seconds(e.model.spec.window), burn_1h)
+
+
+def _slo(b: _Builder, e: Entry, status: Mapping[str, Any]) -> None:
+    spec = e.model.spec
+    labels = (e.ref.namespace, e.ref.name, spec.service)
+    b.add(SLO_SLI, labels, _share(status.get("sli")))
+    b.add(SLO_TARGET, labels, _share(spec.target))
+    b.add(SLO_BUDGET_REMAINING, labels, (status.get("errorBudget") or {}).get("remaining"))
+    for window, rate in sorted((status.get("burnRates") or {}).items()):
+        b.add(SLO_BURN_RATE, (*labels, str(window)), rate)
+    b.add(SLO_TIME_TO_EXHAUSTION, labels, slo_time_to_exhaustion(e, status))
+    b.states(SLO_STATE, labels, SLO_STATES, status.get("state"))
+
+
+_BY_KIND = {OBJECTIVE_KIND: _objective, KEY_RESULT_KIND: _key_result, SLO_KIND: _slo}
+
+
+def status_families(entries: Iterable[Entry], statuses: Mapping[Any, Mapping[str, Any]] | None = None) -> list[Family]:
+    """Every status gauge for ``entries``, in a stable order (families by name, samples by object).
+
+    ``statuses`` (by ``Ref``) override the entries' own statuses: the loop passes the figures it has just
+    computed. Objects whose spec does not validate are left out (their labels cannot be trusted).
+    """
+    b = _Builder()
+    for e in sorted(entries, key=lambda x: x.ref):
+        if e.model is None:
+            continue
+        status = (statuses or {}).get(e.ref, e.status) or {}
+        _BY_KIND[e.ref.kind](b, e, status)
+    return sorted(b.families.values(), key=lambda f: f.name)
