@@ -44,7 +44,8 @@ crds: $(STAMP) ## regenerate crds/ from the pydantic models (and their copies in
 	@cp crds/*.yaml config/crd/bases/
 	@cp crds/*.yaml charts/okr-operator/crds/
 
-argocd-cm: $(STAMP) ## regenerate config/argocd/argocd-cm-patch.yaml from the Lua health checks
+argocd-cm: $(STAMP) ## render the health.lua checks from config/argocd/lua/, then config/argocd/argocd-cm-patch.yaml
+	@$(PY) -m okr_operator.deploy health-lua --write
 	@$(PY) -m okr_operator.deploy argocd-cm --write
 
 demo: $(STAMP) ## local demo: control plane, Prometheus, operator, sample OKRs -> kubectl get objectives

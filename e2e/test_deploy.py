@@ -34,7 +34,7 @@ from kubernetes import config as kube_config
 from e2e.harness import LocalCluster, upstream_crds, wait_until
 from e2e.harness.cluster import kubectl_binary
 from e2e.harness.operator import serviceaccount_kubeconfig
-from okr_operator import deploy
+from okr_operator.deploy import argocd, health, rbac
 
 pytestmark = pytest.mark.e2e
 
@@ -252,9 +252,9 @@ def test_service_account_token_has_exactly_the_needed_permissions(cluster, insta
         whoami = client.AuthenticationV1Api(sa_client).create_self_subject_review(client.V1SelfSubjectReview())
         assert whoami.status.user_info.username == SA_USER
 
-        missing = [p for rule in deploy.CLUSTER_RULES for p in rule.permissions() if not can(*p)]
+        missing = [p for rule in rbac.CLUSTER_RULES for p in rule.permissions() if not can(*p)]
         assert missing == []
-        lease = deploy.DEFAULT_LEASE
+        lease = rbac.DEFAULT_LEASE
         assert can("create", "leases", "coordination.k8s.io", NAMESPACE)
         assert can("get", "leases", "coordination.k8s.io", NAMESPACE, lease)
         assert can("update", "leases", "coordination.k8s.io", NAMESPACE, lease)
@@ -368,7 +368,7 @@ def test_no_cluster_role_rule_is_redundant(cluster, installed, authz):
     (Necessary as well as sufficient is proven with the operator running as the ServiceAccount: see the
     module docstring.) Each variant is a ClusterRole bound to its own probe user.
     """
-    rules = deploy.CLUSTER_RULES
+    rules = rbac.CLUSTER_RULES
     docs = []
     for i in range(len(rules)):
         name = f"okr-e2e-minus-{i}"
@@ -378,7 +378,7 @@ def test_no_cluster_role_rule_is_redundant(cluster, installed, authz):
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "ClusterRole",
                 "metadata": {"name": name},
-                "rules": deploy.policy_rules(kept),
+                "rules": rbac.policy_rules(kept),
             }
         )
         docs.append(
@@ -429,12 +429,12 @@ def test_argocd_cm_patch_merges_into_argocd_cm(cluster):
         "--type",
         "merge",
         "--patch-file",
-        str(CONFIG / "argocd" / deploy.PATCH_FILE),
+        str(CONFIG / "argocd" / argocd.PATCH_FILE),
     )
     data = live(cluster, {"kind": "ConfigMap", "metadata": {"name": "argocd-cm", "namespace": "argocd"}})["data"]
     assert data["url"] == "https://argocd.example"
     for kind_dir in sorted((CONFIG / "argocd" / "okr.dev").iterdir()):
-        assert data[f"{deploy.HEALTH_KEY_PREFIX}okr.dev_{kind_dir.name}"] == (kind_dir / "health.lua").read_text()
+        assert data[f"{argocd.HEALTH_KEY_PREFIX}okr.dev_{kind_dir.name}"] == (kind_dir / "health.lua").read_text()
 
 
 def test_helm_install_dry_run_shows_notes(cluster, installed):
@@ -559,7 +559,7 @@ def log_text(op: Any) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
-def evidence(op: Any, rule: deploy.Rule) -> str | None:
+def evidence(op: Any, rule: rbac.Rule) -> str | None:
     """The first log line reporting a permission error about one of ``rule``'s resources (or subresources)."""
     words = {res.partition("/")[2] or res for res in rule.resources}
     lines = log_text(op).splitlines()
@@ -590,7 +590,7 @@ def test_operator_runs_as_its_service_account(rbac_cluster, prometheus, tmp_path
             rbac_cluster.kubectl("get", "objectives,keyresults,slo", "-n", "team", "-o", "json").stdout
         )
         for obj in written["items"]:
-            verdict = deploy.health_of(obj, CONFIG / "argocd")
+            verdict = health.health_of(obj, CONFIG / "argocd")
             print(f"{obj['kind']}/{obj['metadata']['name']}: {verdict}")
             assert verdict["status"] in ("Healthy", "Progressing", "Degraded") and verdict["message"]
             assert not verdict["message"].startswith("waiting for the operator"), verdict
@@ -598,9 +598,7 @@ def test_operator_runs_as_its_service_account(rbac_cluster, prometheus, tmp_path
         assert len(rules) == 4, rules  # two SLOs, two key results with a PromQL source
         template = ["get", "analysistemplate", "checkout-availability-gate", "-n", "team"]
         assert rbac_cluster.kubectl(*template, check=False).returncode == 0
-        lease = live(
-            rbac_cluster, {"kind": "Lease", "metadata": {"name": deploy.DEFAULT_LEASE, "namespace": NAMESPACE}}
-        )
+        lease = live(rbac_cluster, {"kind": "Lease", "metadata": {"name": rbac.DEFAULT_LEASE, "namespace": NAMESPACE}})
         assert lease["spec"]["holderIdentity"] == OPERATOR_POD
         peering = live(rbac_cluster, {"kind": "ClusterKopfPeering", "metadata": {"name": "okr-operator"}})
         assert [p["priority"] for p in (peering.get("status") or {}).values()] == [100]
@@ -627,17 +625,17 @@ def test_operator_runs_as_its_service_account(rbac_cluster, prometheus, tmp_path
 
 def test_removing_any_cluster_role_rule_breaks_the_operator(rbac_cluster, prometheus, tmp_path):
     """Least privilege is also sufficient privilege: without any one rule the operator hits a permission error."""
-    rules = deploy.CLUSTER_RULES
+    rules = rbac.CLUSTER_RULES
     cluster_role = live(rbac_cluster, {"kind": "ClusterRole", "metadata": {"name": "okr-operator"}})
-    assert cluster_role["rules"] == deploy.policy_rules(rules)
+    assert cluster_role["rules"] == rbac.policy_rules(rules)
     authz = client.AuthorizationV1Api(rbac_cluster.api_client)
 
-    def set_rules(kept: list[deploy.Rule]) -> None:
+    def set_rules(kept: list[rbac.Rule]) -> None:
         role = {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": {"name": "okr-operator"},
-            "rules": deploy.policy_rules(kept),
+            "rules": rbac.policy_rules(kept),
         }
         rbac_cluster.kubectl(
             "apply",

@@ -7,6 +7,7 @@ the object as the global ``obj``, only the safe standard libraries, the returned
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,18 @@ import pytest
 import yaml
 
 from okr_operator.api import KINDS, PaceState, SLOState
-from okr_operator.deploy import (
+from okr_operator.deploy.__main__ import main
+from okr_operator.deploy.argocd import (
     HEALTH_KEY_PREFIX,
+    HEALTH_PARTS,
+    LUA_PARTS_DIR,
     PATCH_FILE,
     health_checks,
-    health_of,
-    main,
     render_argocd_cm,
-    run_health_lua,
+    render_health_lua,
+    stale_health_lua,
 )
+from okr_operator.deploy.health import health_of, run_health_lua
 
 lua51 = pytest.importorskip("lupa.lua51", reason="lupa with Lua 5.1 is a dev dependency")
 
@@ -123,6 +127,35 @@ def test_argocd_cm_patch_is_generated() -> None:
     assert (cm["kind"], cm["metadata"]["name"]) == ("ConfigMap", "argocd-cm")
     for kind_dir in KIND_DIRS:
         assert cm["data"][f"{HEALTH_KEY_PREFIX}okr.dev_{kind_dir.name}"] == (kind_dir / "health.lua").read_text()
+
+
+def test_health_lua_is_rendered_from_the_shared_parts() -> None:
+    """Each health.lua is its rendering from config/argocd/lua/ (`make argocd-cm` rewrites them)."""
+    assert sorted(HEALTH_PARTS) == sorted(KINDS)
+    for kind in KINDS:
+        committed = (ARGOCD / "okr.dev" / kind / "health.lua").read_text()
+        assert committed == render_health_lua(ARGOCD, kind), "stale: run make argocd-cm"
+    assert stale_health_lua(ARGOCD) == []
+    parts = {p.stem for p in (ARGOCD / LUA_PARTS_DIR).glob("*.lua")}
+    assert parts == {part for used in HEALTH_PARTS.values() for part in used}, "a part no kind uses"
+
+
+def test_health_lua_check_detects_an_edited_part(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ARGOCD, config / "argocd")
+    assert main(["health-lua", "--config", str(config)]) == 0
+    common = config / "argocd" / LUA_PARTS_DIR / "common.lua"
+    common.write_text(common.read_text() + "-- changed\n")
+    assert main(["health-lua", "--config", str(config)]) == 1
+    assert main(["health-lua", "--config", str(config), "--write"]) == 0
+    assert main(["health-lua", "--config", str(config)]) == 0
+    for kind in KINDS:  # every kind includes the common part
+        assert (
+            (config / "argocd" / "okr.dev" / kind / "health.lua")
+            .read_text()
+            .endswith((config / "argocd" / LUA_PARTS_DIR / f"{kind}.lua").read_text())
+        )
+    assert main(["argocd-cm", "--config", str(config), "--check"]) == 1, "the patch follows the health.lua files"
 
 
 def test_generated_snippet_runs_like_the_files() -> None:

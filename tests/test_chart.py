@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from okr_operator import deploy
+from okr_operator.deploy import rbac, workload
 from okr_operator.runtime import settings as settings_module
 
 from .test_kustomize import EXPECTED_OBJECTS, kustomize, one, operator_container
@@ -160,16 +160,16 @@ def test_same_rbac_as_kustomize(rendered):
 
 
 def test_rbac_cluster_wide(rendered):
-    assert one(rendered, "ClusterRole")["rules"] == deploy.policy_rules(deploy.CLUSTER_RULES)
-    assert one(rendered, "Role")["rules"] == deploy.policy_rules(deploy.lease_rules())
+    assert one(rendered, "ClusterRole")["rules"] == rbac.policy_rules(rbac.CLUSTER_RULES)
+    assert one(rendered, "Role")["rules"] == rbac.policy_rules(rbac.lease_rules())
     for role in (one(rendered, "ClusterRole"), one(rendered, "Role")):
-        assert deploy.rbac_problems(role) == []
+        assert rbac.rbac_problems(role) == []
 
 
 def test_rbac_and_peering_when_restricted_to_namespaces(full):
-    assert one(full, "ClusterRole")["rules"] == deploy.policy_rules(deploy.NAMESPACED_RULES)
-    assert one(full, "Role")["rules"] == deploy.policy_rules(deploy.lease_rules("okr-lease"))
-    assert deploy.rbac_problems(one(full, "ClusterRole")) == []
+    assert one(full, "ClusterRole")["rules"] == rbac.policy_rules(rbac.NAMESPACED_RULES)
+    assert one(full, "Role")["rules"] == rbac.policy_rules(rbac.lease_rules("okr-lease"))
+    assert rbac.rbac_problems(one(full, "ClusterRole")) == []
     peerings = [o for o in full if o["kind"] == "KopfPeering"]
     assert sorted(p["metadata"]["namespace"] for p in peerings) == ["team-a", "team-b"]
     assert not [o for o in full if o["kind"] == "ClusterKopfPeering"]
@@ -178,7 +178,7 @@ def test_rbac_and_peering_when_restricted_to_namespaces(full):
 @pytest.mark.parametrize("which", ["rendered", "full"])
 def test_deployment_is_hardened(which, request):
     objs = request.getfixturevalue(which)
-    assert deploy.workload_problems(one(objs, "Deployment")) == []
+    assert workload.workload_problems(one(objs, "Deployment")) == []
 
 
 # ------------------------------------------------------------------------------------- settings
@@ -189,9 +189,9 @@ def test_env_of_every_option_is_known_and_parses(full):
     container = operator_container(full)
     env_names = [e["name"] for e in container["env"]]
     assert len(env_names) == len(set(env_names))
-    assert set(env_names) <= deploy.known_env_names(), set(env_names) - deploy.known_env_names()
+    assert set(env_names) <= workload.known_env_names(), set(env_names) - workload.known_env_names()
     assert "OKR_PRIORITY" not in env_names, "replicas > 1: the operator derives priorities from POD_NAME"
-    env = deploy.container_env(container, {"metadata.namespace": NAMESPACE, "metadata.name": "okr-operator-abc"})
+    env = workload.container_env(container, {"metadata.namespace": NAMESPACE, "metadata.name": "okr-operator-abc"})
     parsed = settings_module.from_env(env)
     prom = parsed.prometheus
     assert prom.url == "https://mimir.example:8080/prometheus"
@@ -224,7 +224,7 @@ def test_env_of_every_option_is_known_and_parses(full):
 
 
 def test_defaults_parse_as_the_operator_defaults(rendered):
-    env = deploy.container_env(operator_container(rendered), {"metadata.namespace": NAMESPACE})
+    env = workload.container_env(operator_container(rendered), {"metadata.namespace": NAMESPACE})
     parsed = settings_module.from_env(env)
     defaults = settings_module.Settings()
     assert parsed.prometheus.url == defaults.prometheus.url
@@ -236,7 +236,7 @@ def test_defaults_parse_as_the_operator_defaults(rendered):
 
 def test_fixed_priority_with_one_replica(helm):
     container = operator_container(template(helm, "--set", "priority=100000000"))
-    assert deploy.container_env(container)["OKR_PRIORITY"] == "100000000"
+    assert workload.container_env(container)["OKR_PRIORITY"] == "100000000"
 
 
 def test_image_tag_and_digest(helm, rendered):

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from okr_operator import deploy
+from okr_operator.deploy import rbac, workload
 from okr_operator.runtime import settings as settings_module
 
 REPO = Path(__file__).resolve().parent.parent
@@ -134,7 +134,7 @@ def test_samples_stay_in_the_default_wave():
 
 def test_deployment_is_hardened(rendered):
     deployment = one(rendered, "Deployment")
-    assert deploy.workload_problems(deployment) == []
+    assert workload.workload_problems(deployment) == []
     container = operator_container(rendered)
     assert container["ports"] == [{"name": "metrics", "containerPort": 8080, "protocol": "TCP"}]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
@@ -151,7 +151,7 @@ def test_workload_check_catches_a_weakened_deployment(rendered):
     container["securityContext"]["capabilities"] = {"drop": ["ALL"], "add": ["NET_ADMIN"]}
     del container["resources"]["limits"]
     del weakened["spec"]["template"]["spec"]["securityContext"]["seccompProfile"]
-    problems = deploy.workload_problems(weakened)
+    problems = workload.workload_problems(weakened)
     assert len(problems) == 5, problems
 
 
@@ -159,9 +159,9 @@ def test_rbac_has_no_wildcards_and_no_escalation(rendered):
     roles = by_kind(rendered, "ClusterRole") + by_kind(rendered, "Role")
     assert len(roles) == 2
     for role in roles:
-        assert deploy.rbac_problems(role) == []
+        assert rbac.rbac_problems(role) == []
     bad_rule = {"apiGroups": ["*"], "resources": ["secrets"], "verbs": ["get", "escalate"]}
-    assert deploy.rbac_problems({"kind": "ClusterRole", "metadata": {"name": "x"}, "rules": [bad_rule]}) == [
+    assert rbac.rbac_problems({"kind": "ClusterRole", "metadata": {"name": "x"}, "rules": [bad_rule]}) == [
         "ClusterRole/x rule 0: wildcard in apiGroups",
         "ClusterRole/x rule 0: verb escalate",
         "ClusterRole/x rule 0: resource secrets",
@@ -169,13 +169,13 @@ def test_rbac_has_no_wildcards_and_no_escalation(rendered):
 
 
 def test_cluster_role_is_exactly_what_the_operator_needs(rendered):
-    assert one(rendered, "ClusterRole")["rules"] == deploy.policy_rules(deploy.CLUSTER_RULES)
+    assert one(rendered, "ClusterRole")["rules"] == rbac.policy_rules(rbac.CLUSTER_RULES)
 
 
 def test_lease_role_is_scoped_to_the_lease(rendered):
-    env = deploy.container_env(operator_container(rendered))
+    env = workload.container_env(operator_container(rendered))
     role = one(rendered, "Role")
-    assert role["rules"] == deploy.policy_rules(deploy.lease_rules(env["OKR_LEADER_LEASE"]))
+    assert role["rules"] == rbac.policy_rules(rbac.lease_rules(env["OKR_LEADER_LEASE"]))
     assert role["metadata"]["namespace"] == NAMESPACE
 
 
@@ -197,20 +197,20 @@ def test_bindings_point_at_the_operator_service_account(rendered):
 def test_env_names_are_known_settings(rendered):
     names = [e["name"] for e in operator_container(rendered)["env"]]
     assert len(names) == len(set(names))
-    assert set(names) <= deploy.known_env_names(), set(names) - deploy.known_env_names()
+    assert set(names) <= workload.known_env_names(), set(names) - workload.known_env_names()
     required = {"OKR_PROMETHEUS_URL", "OKR_LEASE_NAMESPACE", "POD_NAME", "OKR_PEERING_NAME", "OKR_METRICS_PORT"}
     assert required <= set(names)
 
 
 def test_known_env_names_follow_the_settings_dataclasses():
-    names = deploy.known_env_names()
+    names = workload.known_env_names()
     assert {"OKR_PROMETHEUS_URL", "OKR_PROMETHEUS_TENANT", "OKR_INTERVAL", "OKR_RULE_LABELS", "POD_NAME"} <= names
     assert "OKR_PROMETHEUS" not in names and "OKR_NOT_A_SETTING" not in names
 
 
 def test_env_values_are_valid_settings(rendered):
     """The Deployment's env, parsed by the operator's own settings code, gives the intended settings."""
-    env = deploy.container_env(operator_container(rendered), {"metadata.namespace": NAMESPACE, "metadata.name": "p"})
+    env = workload.container_env(operator_container(rendered), {"metadata.namespace": NAMESPACE, "metadata.name": "p"})
     parsed = settings_module.from_env(env)
     assert parsed.lease_namespace == NAMESPACE
     assert parsed.namespaces == ()
@@ -238,7 +238,7 @@ def test_manifest_command_line_runs(rendered):
     command = [*container["command"], *container["args"]]
     assert command == ["okr-operator", "run"]
     exe = shutil.which(command[0], path=str(Path(sys.executable).parent))
-    env = {**os.environ, **deploy.container_env(container, {"metadata.namespace": NAMESPACE})}
+    env = {**os.environ, **workload.container_env(container, {"metadata.namespace": NAMESPACE})}
     proc = subprocess.run([exe, *command[1:], "--help"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "usage" in proc.stdout.lower()
@@ -345,11 +345,11 @@ def test_documented_overlay_sets_the_prometheus_settings(tmp_path):
     )
     objs = kustomize(overlay)
     container = operator_container(objs)
-    env = deploy.container_env(container)
+    env = workload.container_env(container)
     assert env["OKR_PROMETHEUS_URL"] == "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
     assert env["OKR_RULE_LABELS"] == "release=kube-prometheus-stack"
     assert container["image"] == "registry.example.com/okr-operator:0.1.0"
-    base = deploy.container_env(operator_container(kustomize(CONFIG / "default")))
+    base = workload.container_env(operator_container(kustomize(CONFIG / "default")))
     assert env.keys() == base.keys()
     parsed = settings_module.from_env(env)
     assert parsed.rule_labels == {"release": "kube-prometheus-stack"}
