@@ -4,6 +4,7 @@ okrctl validate -f config/samples/           check manifests (exit 1 with one li
 okrctl generate -f config/samples/           print the PrometheusRules and AnalysisTemplates
 okrctl crds [-o crds/]                        print or write the CustomResourceDefinitions
 okrctl evaluate -f ... --prometheus URL       compute the status the operator would write
+okrctl dashboards [-f ...] -o DIR             write the Grafana dashboards (one JSON file each)
 """
 
 from __future__ import annotations
@@ -248,6 +249,44 @@ def evaluate(files: tuple[str, ...], namespace: str, at: str | None, sli_source:
     if outcome.queries and outcome.query_errors == outcome.queries:
         click.echo(f"error: every query to {settings.url} failed; see the MetricsAvailable conditions", err=True)
         sys.exit(1)
+
+
+@cli.command()
+@click.option("-f", "--filename", "files", multiple=True, metavar="PATH", help=FILES_HELP)
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace for objects without one.")
+@click.option(
+    "-o",
+    "--output-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the dashboards, one JSON file each (created if missing).",
+)
+@click.option("--check", is_flag=True, help="Exit 1 when the files in --output-dir differ from what would be written.")
+def dashboards(files: tuple[str, ...], namespace: str, output_dir: Path, check: bool) -> None:
+    """Write the Grafana dashboards: executive, on-call, and one debug dashboard per SLO in the manifests.
+
+    Without -f only the executive and on-call dashboards are written (they are the same for any manifests).
+    """
+    from ..dashboards import dashboard_text, render_dashboards
+
+    slos: list[Any] = []
+    if files:
+        manifests = _load(files, namespace)
+        if manifests.errors:
+            _report(manifests, quiet_warnings=True)
+            click.echo(f"{len(manifests.errors)} problem(s); no dashboards written (run okrctl validate)", err=True)
+            sys.exit(1)
+        slos = manifests.of_kind(SLO_KIND)
+    rendered = {name: dashboard_text(data) for name, data in render_dashboards(slos).items()}
+    stale = [name for name, text in rendered.items() if _read(output_dir / name) != text]
+    if check:
+        for name in stale:
+            click.echo(f"{output_dir / name} is stale; run okrctl dashboards again", err=True)
+        sys.exit(1 if stale else 0)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in rendered.items():
+        (output_dir / name).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {len(rendered)} dashboard(s) to {output_dir} ({len(stale)} changed)", err=True)
 
 
 def _parse_time(text: str | None) -> datetime:
