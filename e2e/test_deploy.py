@@ -435,6 +435,7 @@ def test_argocd_cm_patch_merges_into_argocd_cm(cluster):
     assert data["url"] == "https://argocd.example"
     for kind_dir in sorted((CONFIG / "argocd" / "okr.dev").iterdir()):
         assert data[f"{argocd.HEALTH_KEY_PREFIX}okr.dev_{kind_dir.name}"] == (kind_dir / "health.lua").read_text()
+        assert data[f"{argocd.OPEN_LIBS_KEY_PREFIX}okr.dev_{kind_dir.name}"] == "true"
 
 
 def test_helm_install_dry_run_shows_notes(cluster, installed):

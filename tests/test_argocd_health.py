@@ -1,8 +1,10 @@
 """Argo CD health checks (config/argocd/okr.dev/<Kind>/health.lua) run with real Lua 5.1 through lupa.
 
-Every case of every ``health_test.yaml`` runs the way Argo CD runs it (gopher-lua, Lua 5.1 semantics):
-the object as the global ``obj``, only the safe standard libraries, the returned table's ``status`` and
-``message`` compared exactly. The argocd-cm snippet must be the generated one.
+The unit tier's check, without built binaries: every case of every ``health_test.yaml`` runs from the
+shipped argocd-cm patch with the libraries Argo CD gives it (the standard ones only where the patch sets
+``useOpenLibs``), the object as the global ``obj``, the returned ``status`` and ``message`` compared
+exactly. The same cases through Argo CD's own code (its admin CLI) are in e2e/test_argocd.py. The
+health.lua files and the patch must be the generated ones.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from okr_operator.deploy.argocd import (
     render_health_lua,
     stale_health_lua,
 )
-from okr_operator.deploy.health import health_of, run_health_lua
+from okr_operator.deploy.health import checks_from_cm, health_of, run_health_lua
 
 lua51 = pytest.importorskip("lupa.lua51", reason="lupa with Lua 5.1 is a dev dependency")
 
@@ -53,7 +55,7 @@ def test_runtime_is_lua_51():
 def test_health_case(kind_dir: Path, case: dict[str, Any]) -> None:
     obj = yaml.safe_load((kind_dir / case["inputPath"]).read_text())
     assert obj["kind"] == kind_dir.name
-    got = run_health_lua((kind_dir / "health.lua").read_text(), obj)
+    got = health_of(obj, ARGOCD)  # the check and its useOpenLibs flag from the shipped argocd-cm
     assert got == {"status": case["healthStatus"]["status"], "message": case["healthStatus"]["message"]}
 
 
@@ -165,6 +167,22 @@ def test_generated_snippet_runs_like_the_files() -> None:
         source = cm["data"][f"{HEALTH_KEY_PREFIX}okr.dev_{kind_dir.name}"]
         for obj, health in _fixtures(kind_dir):
             assert run_health_lua(source, obj) == {"status": health["status"], "message": health["message"]}
+
+
+def test_the_patch_opens_the_libraries_the_checks_need() -> None:
+    """Without useOpenLibs Argo CD gives a check from argocd-cm no string library; ours need it."""
+    cm = yaml.safe_load((ARGOCD / PATCH_FILE).read_text())
+    checks = checks_from_cm(cm["data"])
+    assert sorted(checks) == sorted(f"okr.dev_{kind}" for kind in KINDS)
+    assert all(open_libs for _, open_libs in checks.values())
+    assert cm["data"]["resource.customizations.useOpenLibs.okr.dev_ServiceLevelObjective"] == "true"
+    kind_dir = ARGOCD / "okr.dev" / "ServiceLevelObjective"
+    healthy = yaml.safe_load((kind_dir / "testdata" / "healthy.yaml").read_text())
+    lua = (kind_dir / "health.lua").read_text()
+    with pytest.raises(lua51.LuaError, match="attempt to index global 'string'"):
+        run_health_lua(lua, healthy, open_libs=False)
+    no_status = yaml.safe_load((kind_dir / "testdata" / "no-status.yaml").read_text())
+    assert run_health_lua(lua, no_status, open_libs=False)["status"] == "Progressing"  # base library only
 
 
 def test_a_wrong_expectation_fails() -> None:

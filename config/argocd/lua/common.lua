@@ -23,6 +23,7 @@ local function text(c)
   return c.reason or ""
 end
 
+-- The one use of the string library: argocd-cm must set useOpenLibs for the kind (see the header).
 local function num(x, format)
   if x == nil then
     return "n/a"
