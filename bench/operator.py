@@ -199,7 +199,16 @@ class Profiler:
 
 
 # Modules of okr_operator.evaluation that py-spy prints without their package path.
-OUR_BARE_MODULES = {"engine", "conditions", "snapshot", "batch"}
+OUR_BARE_MODULES = {
+    "cycle",
+    "slo_status",
+    "key_result_status",
+    "objective_status",
+    "status",
+    "conditions",
+    "snapshot",
+    "batch",
+}
 
 
 def _module_of(frame: str) -> str:

@@ -14,7 +14,7 @@ from e2e.harness.history import constant, openmetrics_history
 from e2e.harness.prometheus import LocalPrometheus
 from okr_operator.api import KeyResult, Objective, ServiceLevelObjective
 from okr_operator.api.identity import Ref
-from okr_operator.evaluation.engine import Evaluator
+from okr_operator.evaluation.cycle import Evaluator
 from okr_operator.evaluation.snapshot import Snapshot
 from okr_operator.prometheus.adapter import PrometheusAdapter
 from okr_operator.prometheus.config import PrometheusSettings

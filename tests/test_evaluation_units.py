@@ -14,7 +14,7 @@ from okr_operator.evaluation.conditions import (
     significant,
     stamp,
 )
-from okr_operator.evaluation.engine import calendar_start, compliance_range, range_seconds
+from okr_operator.evaluation.slo_status import calendar_start, compliance_range, range_seconds
 from okr_operator.prometheus.types import PrometheusError, Sample, parse_result
 
 

@@ -205,7 +205,7 @@ def _prometheus_options(func: Any) -> Any:
 @click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
 def evaluate(files: tuple[str, ...], namespace: str, at: str | None, sli_source: str, output: str, **conn: Any) -> None:
     """Compute the status the operator would write, from any Prometheus, without a cluster."""
-    from ..evaluation.engine import Evaluator
+    from ..evaluation.cycle import Evaluator
     from ..evaluation.snapshot import Snapshot
     from ..prometheus.adapter import PrometheusAdapter
     from ..prometheus.config import PrometheusSettings

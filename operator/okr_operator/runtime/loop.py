@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..api.identity import Ref
-from ..evaluation.engine import Evaluator, Outcome
+from ..evaluation.cycle import Evaluator, Outcome
 from ..evaluation.snapshot import Snapshot
 from ..kube.client import EVALUATION_MANAGER, KubeAdapter, KubeError, LeaderLease
 from ..prometheus.adapter import PrometheusAdapter

@@ -1,0 +1,146 @@
+"""One evaluation cycle: batched queries -> pure SLO/OKR engines -> the status of every object.
+
+Used unchanged by the operator's loop and by ``okrctl evaluate``. It never talks to Kubernetes: it gets
+a :class:`Snapshot` and a query function, and returns the status each object should have, which of
+those differ from what the objects have now, and the state transitions worth an Event.
+
+Queries per cycle: one per distinct SLO window (burn-rate windows plus compliance windows), one for
+key-result values, one for maintain compliance, one for latency buckets — whatever the object count.
+The status of each kind is built in its own module: :mod:`.slo_status`, :mod:`.key_result_status`,
+:mod:`.objective_status`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..api.identity import Entry, Ref
+from ..generate import key_result_period
+from ..okr.rollup import KeyResultSummary
+from ..prometheus.types import PrometheusError, Sample
+from .batch import QueryFn
+from .conditions import changed_fields, find
+from .key_result_status import KR_FIELDS, key_result_status, measure_key_results, objective_key
+from .objective_status import OBJECTIVE_FIELDS, Alignment, objective_status
+from .slo_status import SLO_FIELDS, measure_slos, slo_status
+from .snapshot import Snapshot
+from .status import invalid_status, keep_written
+
+OWNED_FIELDS = {"ServiceLevelObjective": SLO_FIELDS, "KeyResult": KR_FIELDS, "Objective": OBJECTIVE_FIELDS}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change worth an Event: a state (OnTrack -> AtRisk, Healthy -> Critical) or validity."""
+
+    ref: Ref
+    what: str
+    old: str
+    new: str
+    message: str
+    warning: bool
+
+
+@dataclass
+class Outcome:
+    """What one cycle computed."""
+
+    statuses: dict[Ref, dict[str, Any]] = field(default_factory=dict)  # evaluation-owned status, complete
+    changed: dict[Ref, dict[str, Any]] = field(default_factory=dict)  # the ones worth writing
+    changed_fields: dict[Ref, list[str]] = field(default_factory=dict)  # why each is worth writing
+    transitions: list[Transition] = field(default_factory=list)
+    queries: int = 0
+    query_errors: int = 0
+
+
+class Evaluator:
+    """Evaluate a snapshot at ``now``. ``sli_source`` is raw (indicator expressions) or recorded (our rules)."""
+
+    def __init__(self, query: QueryFn, *, sli_source: str = "raw") -> None:
+        self._query_fn = query
+        self.sli_source = sli_source
+        self.queries = 0
+        self.errors = 0
+
+    def _query(self, expr: str) -> list[Sample]:
+        self.queries += 1
+        try:
+            return self._query_fn(expr)
+        except PrometheusError:
+            self.errors += 1
+            raise
+
+    def evaluate(self, snapshot: Snapshot, now: datetime) -> Outcome:
+        now = now.astimezone(UTC)
+        outcome = Outcome()
+        self.queries = self.errors = 0
+
+        slos = [e for e in snapshot.slos if e.model is not None]
+        measured = measure_slos(self._query, slos, now, self.sli_source) if slos else {}
+        for e in snapshot.slos:
+            if e.model is None:
+                outcome.statuses[e.ref] = invalid_status(e, SLO_FIELDS, now)
+            else:
+                outcome.statuses[e.ref] = slo_status(e, measured[e.ref], now)
+
+        objectives = {e.ref.key: e for e in snapshot.objectives if e.model is not None}
+        slo_statuses = {r.key: s for r, s in outcome.statuses.items() if r.kind == "ServiceLevelObjective"}
+        krs = [e for e in snapshot.key_results if e.model is not None]
+        periods = {e.ref: key_result_period(e.model, _model(objectives.get(objective_key(e)))) for e in krs}
+        values, compliance = measure_key_results(self._query, krs, periods, now, self.sli_source)
+        for e in snapshot.key_results:
+            if e.model is None:
+                outcome.statuses[e.ref] = invalid_status(e, KR_FIELDS, now)
+                continue
+            objective = objectives.get(objective_key(e))
+            outcome.statuses[e.ref] = key_result_status(
+                e, objective, periods[e.ref], now, values=values, compliance=compliance, slo_status=slo_statuses
+            )
+
+        alignment = Alignment.of(snapshot)
+        summaries: dict[tuple[str, str], list[KeyResultSummary]] = defaultdict(list)
+        for kr in krs:
+            st = outcome.statuses[kr.ref]
+            summaries[objective_key(kr)].append(
+                KeyResultSummary(
+                    kr.ref.name, float(kr.model.spec.weight), st.get("progress"), st.get("state", "Unknown")
+                )
+            )
+        for e in snapshot.objectives:
+            if e.model is None:
+                outcome.statuses[e.ref] = invalid_status(e, OBJECTIVE_FIELDS, now)
+                continue
+            outcome.statuses[e.ref] = objective_status(e, alignment, summaries.get(e.ref.key, []), now)
+
+        for e in snapshot.all():
+            new = outcome.statuses[e.ref]
+            fields = OWNED_FIELDS[e.ref.kind]
+            moved = changed_fields(new, e.status, fields)
+            if moved:
+                outcome.changed[e.ref] = new
+                outcome.changed_fields[e.ref] = moved
+            else:  # nothing changed: keep what is written, timestamps included
+                outcome.statuses[e.ref] = keep_written(e.status, fields, new)
+            outcome.transitions.extend(_transitions(e, new))
+        outcome.queries, outcome.query_errors = self.queries, self.errors
+        return outcome
+
+
+def _model(entry: Entry | None) -> Any:
+    return entry.model if entry is not None else None
+
+
+def _transitions(e: Entry, new: dict[str, Any]) -> list[Transition]:
+    out = []
+    old_state, new_state = e.status.get("state"), new.get("state")
+    if old_state and new_state and old_state != new_state:
+        bad = new_state in ("AtRisk", "OffTrack", "Missed", "Warning", "Critical", "Exhausted", "Unknown")
+        out.append(Transition(e.ref, "state", old_state, new_state, f"state {old_state} -> {new_state}", bad))
+    old_valid = find(e.status.get("conditions"), "Valid")
+    new_valid = find(new.get("conditions"), "Valid")
+    if new_valid and (old_valid or {}).get("status") != new_valid["status"] and new_valid["status"] == "False":
+        out.append(Transition(e.ref, "Valid", "", new_valid["reason"], new_valid["message"], True))
+    return out

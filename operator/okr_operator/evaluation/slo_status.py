@@ -1,0 +1,170 @@
+"""SLO status: measuring every SLO's windows in one query per window, and the status each SLO gets."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..api.identity import Entry, Ref
+from ..prometheus.types import PrometheusError, finite
+from ..slo.budget import evaluate_budget
+from ..slo.expressions import le_value, raw_ratio, recorded_ratio
+from ..slo.windows import burn_rate_conditions, status_windows, window_seconds
+from .batch import Answer, QueryFn, batch, run
+from .conditions import condition, human_duration, rounded
+from .status import drop_none, finish, kept_note, valid_condition
+
+SLO_FIELDS = ("sli", "errorBudget", "burnRates", "timeToExhaustion", "state", "alerts", "lastEvaluated")
+
+
+@dataclass
+class Measured:
+    """What Prometheus said about one SLO this cycle."""
+
+    ratios: dict[str, float | None] = field(default_factory=dict)
+    error: PrometheusError | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def slo_windows(entries: list[Entry], now: datetime) -> dict[Ref, dict[str, str]]:
+    """Per SLO: label -> PromQL range (burn windows, plus "window" for the compliance window)."""
+    plan = {}
+    for e in entries:
+        spec = e.model.spec
+        windows = {w: w for w in status_windows(spec)}
+        windows["window"] = compliance_range(spec.window, now)
+        plan[e.ref] = windows
+    return plan
+
+
+def measure_slos(query: QueryFn, entries: list[Entry], now: datetime, sli_source: str) -> dict[Ref, Measured]:
+    """One query per distinct range for all SLOs; ``sli_source`` is raw (indicators) or recorded (our rules)."""
+    plan = slo_windows(entries, now)
+    by_range: dict[str, list[Entry]] = defaultdict(list)
+    for e in entries:
+        for rng in set(plan[e.ref].values()):
+            by_range[rng].append(e)
+    answers: dict[str, Answer] = {}
+    for rng, members in sorted(by_range.items(), key=lambda kv: range_seconds(kv[0])):
+        if sli_source == "recorded":
+            answers[rng] = run(query, recorded_ratio(rng), namespace_label="namespace", name_label="slo")
+        else:
+            answers[rng] = run(query, batch((m.ref.key, raw_ratio(m.model.spec, rng)) for m in members))
+    measured: dict[Ref, Measured] = {}
+    for e in entries:
+        m = Measured()
+        for label, rng in plan[e.ref].items():
+            answer = answers[rng]
+            if answer.error is not None:
+                m.error = answer.error
+                continue
+            values = [finite(s.value) for s in answer.of(e.ref.key)]
+            m.ratios[label] = values[0] if len(values) == 1 else None
+        measured[e.ref] = m
+    check_buckets(query, [e for e in entries if e.model.spec.indicator.latency is not None], measured)
+    return measured
+
+
+def check_buckets(query: QueryFn, entries: list[Entry], measured: dict[Ref, Measured]) -> None:
+    """Latency SLOs: the threshold must be one of the histogram's bucket boundaries (ask Prometheus)."""
+    if not entries:
+        return
+    parts = []
+    for e in entries:
+        lat = e.model.spec.indicator.latency
+        selector = f"{{{lat.selector}}}" if lat.selector else ""
+        parts.append((e.ref.key, f"count by (le) ({lat.histogram}_bucket{selector})"))
+    answer = run(query, batch(parts))
+    if answer.error is not None:
+        return
+    for e in entries:
+        lat = e.model.spec.indicator.latency
+        found = sorted({s.labels.get("le", "") for s in answer.of(e.ref.key)}, key=_le_order)
+        if found and not any(_same_bound(le, lat.threshold) for le in found):
+            measured[e.ref].problems.append(
+                f'BucketNotFound: {lat.histogram}_bucket has no bucket le="{le_value(lat.threshold)}"; '
+                f"the threshold must be one of its bucket boundaries: {', '.join(found)}"
+            )
+
+
+def slo_status(e: Entry, m: Measured, now: datetime) -> dict[str, Any]:
+    """The status of one SLO from what was measured (its last values kept when Prometheus failed)."""
+    spec: Any = e.model.spec
+    old = e.status
+    conds = [valid_condition(m.problems)]
+    if m.error is not None:
+        status = {k: old[k] for k in SLO_FIELDS if k in old}
+        conds.append(condition("MetricsAvailable", False, m.error.reason, m.error.message + kept_note(old)))
+    else:
+        conditions = burn_rate_conditions(spec)
+        figures = evaluate_budget(
+            target_percent=spec.target,
+            window_seconds=window_seconds(spec.window),
+            window_ratio=m.ratios.get("window"),
+            window_ratios={w: r for w, r in m.ratios.items() if w != "window"},
+            page=[(c.long, c.short, c.factor) for c in conditions if c.severity == "page"],
+            ticket=[(c.long, c.short, c.factor) for c in conditions if c.severity == "ticket"],
+        )
+        status = {
+            "sli": rounded(figures.sli, 4),
+            "errorBudget": drop_none(
+                {
+                    "total": rounded(figures.total, 6),
+                    "consumed": rounded(figures.consumed, 4),
+                    "remaining": rounded(figures.remaining, 4),
+                }
+            ),
+            "burnRates": {w: rounded(b, 3) for w, b in figures.burn_rates.items()} or None,
+            "timeToExhaustion": human_duration(figures.time_to_exhaustion),
+            "state": str(figures.state),
+            "alerts": list(figures.alerts) or None,
+        }
+        if figures.sli is None:
+            conds.append(
+                condition(
+                    "MetricsAvailable",
+                    False,
+                    "NoTraffic",
+                    f"no events over {spec.window}: the indicator's series are missing or the service had "
+                    "no traffic, so there is no SLI (not 100%)",
+                )
+            )
+        else:
+            conds.append(condition("MetricsAvailable", True, "Measured", f"{len(m.ratios)} windows measured"))
+    return finish(status, conds, old, now)
+
+
+def compliance_range(window: str, now: datetime) -> str:
+    """PromQL range of an SLO's compliance window: the rolling window, or the calendar period so far."""
+    if window not in ("month", "quarter"):
+        return window
+    start = calendar_start(window, now)
+    return f"{max(int((now - start).total_seconds()), 300)}s"
+
+
+def range_seconds(rng: str) -> int:
+    """Seconds in a PromQL range such as ``5m`` or ``2073600s``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    return int(rng[:-1]) * units[rng[-1]]
+
+
+def calendar_start(window: str, now: datetime) -> datetime:
+    month = now.month if window == "month" else 3 * ((now.month - 1) // 3) + 1
+    return datetime(now.year, month, 1, tzinfo=UTC)
+
+
+def _same_bound(le: str, threshold: float) -> bool:
+    try:
+        return float(le) == float(threshold)
+    except ValueError:
+        return False
+
+
+def _le_order(le: str) -> float:
+    try:
+        return float(le)
+    except ValueError:
+        return math.inf

@@ -1,0 +1,65 @@
+"""Shared status helpers of every kind: the Valid condition, Ready, finishing and keeping written statuses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..api.identity import Entry
+from .conditions import EVALUATION_CONDITIONS, condition, find, iso, stamp
+
+
+def first_problem(problems: list[str]) -> tuple[str, str]:
+    """(reason, message) of the first ``"Reason: message"`` problem, with how many more there are."""
+    reason, _, message = problems[0].partition(": ")
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return reason, message + more
+
+
+def valid_condition(problems: list[str]) -> dict[str, Any]:
+    """The Valid condition: True, or False with the first problem's reason and message."""
+    return condition("Valid", not problems, *(first_problem(problems) if problems else ("Valid", "")))
+
+
+def kept_note(old: dict[str, Any]) -> str:
+    """Suffix for a failure message when the last values stay in status."""
+    return "; showing the last values" if old.get("lastEvaluated") else ""
+
+
+def drop_none(d: dict[str, Any]) -> dict[str, Any] | None:
+    out = {k: v for k, v in d.items() if v is not None}
+    return out or None
+
+
+def finish(status: dict[str, Any], conds: list[dict[str, Any]], old: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """``status`` without None fields, with the conditions (plus Ready) stamped and lastEvaluated."""
+    status = {k: v for k, v in status.items() if v is not None}
+    ready = ready_condition(conds, old)
+    conds.append(ready)
+    status["conditions"] = stamp(conds, old.get("conditions"), now)
+    status["lastEvaluated"] = iso(now)
+    return status
+
+
+def ready_condition(conds: list[dict[str, Any]], old: dict[str, Any]) -> dict[str, Any]:
+    """Ready: True when every evaluation condition and the reconcile's RulesSynced are True."""
+    synced = find(old.get("conditions"), "RulesSynced")
+    everything = [*conds, *([synced] if synced else [])]
+    bad = [c for c in everything if c["status"] != "True"]
+    if not bad:
+        return condition("Ready", True, "Ready", "")
+    first = bad[0]
+    return condition("Ready", False, f"{first['type']}{first['status']}", first.get("message", ""))
+
+
+def keep_written(old: dict[str, Any], fields: tuple[str, ...], new: dict[str, Any]) -> dict[str, Any]:
+    """What is written now (timestamps included), when nothing moved."""
+    kept = {k: old[k] for k in fields if k in old}
+    kept["conditions"] = [c for c in old.get("conditions") or [] if c.get("type") in EVALUATION_CONDITIONS]
+    return kept or new
+
+
+def invalid_status(e: Entry, fields: tuple[str, ...], now: datetime) -> dict[str, Any]:
+    """An object whose spec does not validate: Valid=False, its last values kept."""
+    conds = [condition("Valid", False, "InvalidSpec", e.invalid or "the spec does not validate")]
+    return finish({k: e.status[k] for k in fields if k in e.status}, conds, e.status, now)
