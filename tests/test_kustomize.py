@@ -136,7 +136,10 @@ def test_deployment_is_hardened(rendered):
     deployment = one(rendered, "Deployment")
     assert workload.workload_problems(deployment) == []
     container = operator_container(rendered)
-    assert container["ports"] == [{"name": "metrics", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "metrics", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "web", "containerPort": 8081, "protocol": "TCP"},
+    ]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
     assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp"}
 

@@ -48,12 +48,14 @@ class OperatorProcess:
         args: tuple[str, ...] = ("--standalone",),
     ) -> None:
         self.metrics_port = free_port()
+        self.web_port = free_port()
         env = {
             **os.environ,
             "KUBECONFIG": str(kubeconfig),
             "OKR_PROMETHEUS_URL": prometheus_url,
             "OKR_INTERVAL": interval,
             "OKR_METRICS_PORT": str(self.metrics_port),
+            "OKR_WEB_PORT": str(self.web_port),
             "OKR_PROMETHEUS_TIMEOUT_SECONDS": "5",
             "OKR_PROMETHEUS_RETRIES": "0",
             "PYTHONUNBUFFERED": "1",
@@ -65,6 +67,11 @@ class OperatorProcess:
     @property
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    @property
+    def web_url(self) -> str:
+        """The operator's web view."""
+        return f"http://127.0.0.1:{self.web_port}/"
 
     def start(self, timeout: float = 60.0) -> OperatorProcess:
         self.proc.start()

@@ -1,6 +1,7 @@
 """kubectl-okr: the kubectl plugin of the okr-operator (``kubectl okr ...`` when kubectl-okr is on PATH).
 
 kubectl okr tree [-n NS | -A]          objectives as a tree with their key results, progress and state
+kubectl okr serve [-n NS]... [--port]   the operator's web view, locally, for what your kubeconfig may list
 """
 
 from __future__ import annotations
@@ -248,6 +249,64 @@ def tree(
         console.print(f"No objectives in {where}.", highlight=False)
         return
     render(forest, console, show_namespace=True if scope is None else None)
+
+
+@cli.command()
+@click.option("-n", "--namespace", "namespaces", multiple=True, metavar="NS", help="Only these namespaces.")
+@click.option("--address", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8090, show_default=True, help="Port to listen on.")
+@click.option("--refresh", type=int, default=30, show_default=True, help="Seconds between page reloads.")
+@click.option("--kubeconfig", metavar="PATH", help="Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
+@click.option("--context", metavar="NAME", help="Kubeconfig context to use (default: the current context).")
+@click.option(
+    "--request-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", callback=_positive, help="Per request."
+)
+def serve(
+    namespaces: tuple[str, ...],
+    address: str,
+    port: int,
+    refresh: int,
+    kubeconfig: str | None,
+    context: str | None,
+    request_timeout: float,
+) -> None:
+    """Serve the web view of the okr-operator locally (read-only), until Ctrl-C.
+
+    \b
+    The same page as the operator's web view: the objective tree with
+    progress, scores and states, key-result trends against the expected
+    pace, SLO error budgets, burn rates and time to exhaustion. It shows
+    what your kubeconfig may list: every namespace where you may list
+    objectives (key results, SLOs), or only the -n namespaces.
+    """
+    import asyncio
+
+    import urllib3
+
+    from ..webview.server import serve as serve_web
+    from .serve import ViewerSource
+
+    api_client, context_namespace = connect(kubeconfig, context)
+    source = ViewerSource(api_client, list(namespaces) or None, context_namespace, request_timeout)
+    try:
+        scope = source.describe()
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        fail(f"cannot connect to {api_client.configuration.host}: {_connection_reason(exc)}")
+    except Exception as exc:  # e.g. 401 from the API server
+        fail(f"cannot ask the API server what you may list: {_one_line(exc)}")
+
+    async def run() -> None:
+        runner = await serve_web(source, address, port, refresh=refresh, title="okr-operator (kubectl okr serve)")
+        click.echo(f"Serving the web view on http://{address}:{port}/ ({scope}); Ctrl-C stops.", err=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        fail(f"cannot listen on {address}:{port}: {exc.strerror or exc}")
 
 
 def _console(no_color: bool) -> Console:

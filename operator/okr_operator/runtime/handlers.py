@@ -20,6 +20,7 @@ from ..generate import RenderOptions, find_objective, objects_for_key_result, ob
 from ..generated import MANAGED_BY
 from ..kube.client import FIELD_MANAGER, KubeAdapter, KubeError, LeaderLease
 from ..prometheus.adapter import PrometheusAdapter
+from ..webview.server import serve as serve_web
 from . import memory
 from .loop import EvaluationLoop
 from .metrics import Metrics, serve
@@ -107,12 +108,19 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     runtime = RUNTIME
     runtime.metrics_server = await serve(runtime.metrics, ours.metrics_port, stale_after=3 * ours.interval_seconds + 30)
     runtime.loop_task = asyncio.create_task(runtime.loop.run(), name="okr-evaluation-loop")
+    if ours.web:
+
+        async def objects() -> list[dict[str, Any]]:
+            return runtime.store.bodies()
+
+        runtime.web_server = await serve_web(objects, "0.0.0.0", ours.web_port, refresh=ours.interval_seconds)
     log.info(
-        "okr-operator started: prometheus %s, interval %s, sli source %s, metrics on :%d",
+        "okr-operator started: prometheus %s, interval %s, sli source %s, metrics on :%d, web view %s",
         ours.prometheus.url,
         ours.interval,
         ours.sli_source,
         ours.metrics_port,
+        f"on :{ours.web_port}" if ours.web else "off",
     )
 
 
@@ -126,9 +134,10 @@ async def cleanup(**_: Any) -> None:
     if task is not None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    server = getattr(runtime, "metrics_server", None)
-    if server is not None:
-        await server.cleanup()
+    for name in ("metrics_server", "web_server"):
+        server = getattr(runtime, name, None)
+        if server is not None:
+            await server.cleanup()
     runtime.prometheus.close()
 
 

@@ -30,6 +30,8 @@ def cli() -> None:
 @click.option("--rule-label", "rule_labels", multiple=True, help="KEY=VALUE label for generated PrometheusRules.")
 @click.option("--sli-source", type=click.Choice(["raw", "recorded"]), help="Query raw series or our recording rules.")
 @click.option("--metrics-port", type=int, help="Port of /metrics and /healthz. Env: OKR_METRICS_PORT.")
+@click.option("--web/--no-web", default=None, help="Serve the read-only web view (default: on). Env: OKR_WEB.")
+@click.option("--web-port", type=int, help="Port of the web view. Env: OKR_WEB_PORT (default 8081).")
 @click.option("--standalone", is_flag=True, default=None, help="One replica: no peering, no leader lease.")
 @click.option(
     "--priority", type=int, help="kopf peering priority (distinct per replica; default derived from POD_NAME)."

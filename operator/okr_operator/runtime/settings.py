@@ -27,6 +27,8 @@ class Settings:
     gate_prometheus_address: str | None = None  # Prometheus URL Argo Rollouts uses; default: prometheus.url
     sli_source: str = "raw"  # raw: query the indicator expressions; recorded: query our recording rules
     metrics_port: int = 8080
+    web: bool = True  # serve the read-only web view (objectives, key results, error budgets)
+    web_port: int = 8081
     peering_name: str = "okr-operator"
     priority: int = 0  # kopf peering priority; replicas need distinct priorities (the chart derives them)
     standalone: bool = False  # no peering (a single replica)

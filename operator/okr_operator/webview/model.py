@@ -1,0 +1,190 @@
+"""What the web view shows, computed from the objects as the API lists them (dicts): pure, no I/O.
+
+The objective tree is ``cli.tree.build_forest`` (the same tree as ``kubectl okr tree``); this module adds
+what only the page shows: progress over the period from ``status.history`` against the expected pace, the
+SLO figures, and conditions in plain words.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..okr.pace import expected_progress
+from ..okr.period import Period, PeriodError, elapsed_fraction, parse_period
+from ..okr.progress import key_result_progress
+
+Key = tuple[str, str, str]  # kind, namespace, name
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def key_of(body: Mapping[str, Any]) -> Key:
+    meta = _dict(body.get("metadata"))
+    return (str(body.get("kind") or ""), str(meta.get("namespace") or "default"), str(meta.get("name") or ""))
+
+
+# ------------------------------------------------------------------------------------ conditions
+
+_FALSE_WORDS = {
+    "Valid": "The spec has a problem the schema could not catch",
+    "MetricsAvailable": "The figures could not be measured",
+    "RulesSynced": "The generated rules are not in place",
+    "Ready": "Not ready",
+}
+_REASON_WORDS = {
+    "PrometheusUnreachable": "Prometheus could not be reached; the figures shown are from the last good evaluation",
+    "PrometheusTimeout": "Prometheus did not answer in time; the figures shown are from the last good evaluation",
+    "NoTraffic": "No events were measured over the window, so there is no SLI yet",
+    "NoData": "The query returned no data yet",
+    "CRDNotInstalled": "The PrometheusRule or Argo Rollouts CRD is not installed, so nothing was generated",
+}
+
+
+def plain_conditions(status: Mapping[str, Any]) -> list[str]:
+    """The conditions worth telling a person, one sentence each (nothing when all is well)."""
+    out = []
+    for cond in status.get("conditions") or []:
+        cond = _dict(cond)
+        kind, reason, message = (
+            str(cond.get("type") or ""),
+            str(cond.get("reason") or ""),
+            str(cond.get("message") or ""),
+        )
+        if cond.get("status") != "False" or kind == "Ready":
+            continue
+        head = _REASON_WORDS.get(reason) or _FALSE_WORDS.get(kind, f"{kind} is not true")
+        out.append(f"{head}{f' ({reason})' if reason and reason not in _REASON_WORDS else ''}: {message}".rstrip(": "))
+    return out
+
+
+# ------------------------------------------------------------------------------------ key results
+
+
+@dataclass
+class Trend:
+    """A key result's progress over its period, for the sparkline."""
+
+    period: str
+    points: list[tuple[float, float]] = field(default_factory=list)  # (elapsed share, progress)
+    pace: tuple[float, float] = (0.0, 1.0)  # expected progress at the start and the end of the period
+    now: float = 0.0
+
+
+def _period(kr: Mapping[str, Any], objective: Mapping[str, Any] | None) -> tuple[str, Period] | None:
+    text = _dict(kr.get("spec")).get("period") or _dict((objective or {}).get("spec")).get("period")
+    try:
+        return (str(text), parse_period(str(text))) if text else None
+    except PeriodError:
+        return None
+
+
+def _progress(spec: Mapping[str, Any], value: float) -> float | None:
+    try:
+        return key_result_progress(
+            spec.get("direction") or "increase",
+            value,
+            baseline=_num(spec.get("baseline")),
+            target=_num(spec.get("target")),
+            minimum=_num(spec.get("min")),
+            maximum=_num(spec.get("max")),
+        )
+    except ValueError:
+        return None
+
+
+def _when(text: Any) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def trend(kr: Mapping[str, Any], objective: Mapping[str, Any] | None, now: datetime) -> Trend | None:
+    """Progress points from ``status.history`` (and the current progress) over the key result's period."""
+    found = _period(kr, objective)
+    if found is None:
+        return None
+    label, period = found
+    spec, status = _dict(kr.get("spec")), _dict(kr.get("status"))
+    kind = _dict(_dict(objective).get("spec")).get("type") or "committed"
+    points = []
+    for point in status.get("history") or []:
+        point = _dict(point)
+        when, value = _when(point.get("time")), _num(point.get("value"))
+        progress = None if value is None else _progress(spec, value)
+        if when is not None and progress is not None:
+            points.append((elapsed_fraction(period, when), progress))
+    current = _num(status.get("progress"))
+    if current is not None and (not points or points[-1][0] < elapsed_fraction(period, now)):
+        points.append((elapsed_fraction(period, now), current))
+    pace = (expected_progress(0.0, kind), expected_progress(1.0, kind))
+    return Trend(label, sorted(points), pace, elapsed_fraction(period, now))
+
+
+# ------------------------------------------------------------------------------------ SLOs
+
+
+@dataclass
+class SLOView:
+    namespace: str
+    name: str
+    service: str
+    description: str
+    target: float | None
+    window: str
+    sli: float | None
+    remaining: float | None
+    burn_rates: list[tuple[str, float]]
+    time_to_exhaustion: str | None
+    state: str | None
+    alerts: list[str]
+    conditions: list[str]
+
+
+def _window_order(window: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    try:
+        return float(window[:-1]) * units[window[-1]]
+    except (KeyError, ValueError, IndexError):
+        return math.inf
+
+
+def slo_views(slos: Iterable[Mapping[str, Any]]) -> list[SLOView]:
+    out = []
+    for slo in slos:
+        _, namespace, name = key_of(slo)
+        spec, status = _dict(slo.get("spec")), _dict(slo.get("status"))
+        rates = {str(w): r for w, r in _dict(status.get("burnRates")).items() if _num(r) is not None}
+        out.append(
+            SLOView(
+                namespace=namespace,
+                name=name,
+                service=str(spec.get("service") or ""),
+                description=str(spec.get("description") or ""),
+                target=_num(spec.get("target")),
+                window=str(spec.get("window") or "28d"),
+                sli=_num(status.get("sli")),
+                remaining=_num(_dict(status.get("errorBudget")).get("remaining")),
+                burn_rates=sorted(((w, float(r)) for w, r in rates.items()), key=lambda x: _window_order(x[0])),
+                time_to_exhaustion=status.get("timeToExhaustion")
+                if isinstance(status.get("timeToExhaustion"), str)
+                else None,
+                state=status.get("state") if isinstance(status.get("state"), str) else None,
+                alerts=[str(a) for a in status.get("alerts") or []],
+                conditions=plain_conditions(status),
+            )
+        )
+    return sorted(out, key=lambda v: (v.namespace, v.name))
