@@ -106,6 +106,7 @@ def serve() -> None:
             interval="10s",
             extra_env={"OKR_GATE_PROMETHEUS_ADDRESS": prometheus.url},
         ).start()
+        prometheus.add_target(operator.metrics_url.split("/")[2], job="okr-operator")  # for the dashboards
         STATE.write_text(
             json.dumps(
                 {
@@ -113,6 +114,7 @@ def serve() -> None:
                     "kubeconfig": str(cluster.kubeconfig),
                     "prometheus": prometheus.url,
                     "operator_metrics": operator.metrics_url,
+                    "web_view": operator.web_url,
                     "started_in": round(time.monotonic() - started, 1),
                 }
             )
@@ -206,6 +208,7 @@ def status() -> int:
     print()
     print(f"export KUBECONFIG={state['kubeconfig']}   # then: kubectl get obj,kr,slo -n {NAMESPACE}")
     print(f"Prometheus: {state['prometheus']}   operator metrics: {state['operator_metrics']}")
+    print(f"Web view:   {state.get('web_view', 'not running')}   (read-only; the page reloads itself)")
     print(f"Tree view:  KUBECONFIG={state['kubeconfig']} .venv/bin/kubectl-okr tree -n {NAMESPACE}")
     print("Stop:       make demo-down")
     return result.returncode

@@ -27,7 +27,7 @@ def objective(name, progress, state, *, parent=None, kind="committed", title=Non
     return {"kind": "Objective", "metadata": {"name": name, "namespace": "shop"}, "spec": spec, "status": status}
 
 
-def key_result(name, objective_name, **status):
+def key_result(name, objective_name, source=None, **status):
     spec = {
         "objectiveRef": {"name": objective_name},
         "description": f"{name} description",
@@ -35,7 +35,7 @@ def key_result(name, objective_name, **status):
         "baseline": 45,
         "target": 40,
         "unit": "minutes",
-        "source": {"manual": {"checkIns": [{"date": "2026-10-01", "value": 45}]}},
+        "source": source or {"prometheus": {"query": "vector(42.5)"}},
     }
     return {"kind": "KeyResult", "metadata": {"name": name, "namespace": "shop"}, "spec": spec, "status": status}
 
@@ -143,6 +143,18 @@ def test_trend_from_history_against_the_expected_pace():
     assert got.pace == (0.0, 1.0) and got.now == 0.5
     aspirational = trend(kr, objective("reliable", 0.5, "OnTrack", kind="aspirational"), NOW)
     assert aspirational.pace == (0.0, 0.7)
+
+
+def test_trend_of_a_manual_key_result_comes_from_its_check_ins():
+    check_ins = [{"date": "2026-10-01", "value": 45}, {"date": "2026-11-16", "value": 42.5}]
+    kr = key_result("mttr", "reliable", {"manual": {"checkIns": check_ins}}, progress=0.5, history=HISTORY[:1])
+    assert trend(kr, objective("reliable", 0.5, "OnTrack"), NOW).points == [(0.0, 0.0), (0.5, 0.5)]
+
+
+def test_overspent_and_spent_budgets_are_said_in_words():
+    spent = {**SLO, "status": {**SLO["status"], "errorBudget": {"remaining": -0.5}, "timeToExhaustion": None}}
+    row = next(e for e in Elements(page([spent])).found if e.get("class") == "slo")
+    assert "overspent by 50%" in row["text"] and "already spent" in row["text"]
 
 
 def test_trend_adds_the_current_progress_after_the_last_history_point():

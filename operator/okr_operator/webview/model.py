@@ -112,8 +112,23 @@ def _when(text: Any) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _measurements(spec: Mapping[str, Any], status: Mapping[str, Any]) -> list[tuple[datetime, float]]:
+    """(time, value) of the key result so far: its check-ins when it has a manual source (they are its
+    history, as for the forecast), else ``status.history``."""
+    check_ins = _dict(_dict(spec.get("source")).get("manual")).get("checkIns")
+    raw = [(c.get("date"), c.get("value")) for c in map(_dict, check_ins or [])] if check_ins else None
+    if raw is None:
+        raw = [(p.get("time"), p.get("value")) for p in map(_dict, status.get("history") or [])]
+    out = []
+    for when, value in raw:
+        at, number = _when(when), _num(value)
+        if at is not None and number is not None:
+            out.append((at, number))
+    return out
+
+
 def trend(kr: Mapping[str, Any], objective: Mapping[str, Any] | None, now: datetime) -> Trend | None:
-    """Progress points from ``status.history`` (and the current progress) over the key result's period."""
+    """Progress points from the key result's measurements (and its current progress) over its period."""
     found = _period(kr, objective)
     if found is None:
         return None
@@ -121,11 +136,9 @@ def trend(kr: Mapping[str, Any], objective: Mapping[str, Any] | None, now: datet
     spec, status = _dict(kr.get("spec")), _dict(kr.get("status"))
     kind = _dict(_dict(objective).get("spec")).get("type") or "committed"
     points = []
-    for point in status.get("history") or []:
-        point = _dict(point)
-        when, value = _when(point.get("time")), _num(point.get("value"))
-        progress = None if value is None else _progress(spec, value)
-        if when is not None and progress is not None:
+    for when, value in _measurements(spec, status):
+        progress = _progress(spec, value)
+        if progress is not None:
             points.append((elapsed_fraction(period, when), progress))
     current = _num(status.get("progress"))
     if current is not None and (not points or points[-1][0] < elapsed_fraction(period, now)):

@@ -122,6 +122,11 @@ def _slo_row(slo: SLOView) -> str:
     sli = f"{slo.sli:.3f}%" if slo.sli is not None else "no data"
     alerts = ", ".join(_e(a) for a in slo.alerts) or "none"
     remaining = "no data" if slo.remaining is None else pct(slo.remaining)
+    if slo.remaining is not None and slo.remaining < 0:
+        remaining = f"overspent by {pct(-slo.remaining)}"
+    gone = slo.time_to_exhaustion or (
+        "already spent" if slo.remaining is not None and slo.remaining <= 0 else "not burning"
+    )
     return (
         f'<tr class="slo" data-namespace="{_e(slo.namespace)}" data-name="{_e(slo.name)}" '
         f'data-budget-remaining="{_e(slo.remaining if slo.remaining is not None else "")}">'
@@ -130,7 +135,7 @@ def _slo_row(slo: SLOView) -> str:
         f"{_conditions(slo.conditions)}</th>"
         f"<td>{_e(sli)} <span class=muted>target {_e(target)} over {_e(slo.window)}</span></td>"
         f'<td>{budget_bar(slo.remaining)} <span class="budget-left">{_e(remaining)}</span></td>'
-        f"<td>{rates}</td><td>{_e(slo.time_to_exhaustion or 'not burning')}</td>"
+        f"<td>{rates}</td><td>{_e(gone)}</td>"
         f"<td>{state_badge(slo.state)}</td><td>{alerts}</td></tr>"
     )
 
