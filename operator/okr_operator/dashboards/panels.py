@@ -15,6 +15,7 @@ from grafana_foundation_sdk.builders.common import ReduceDataOptions, VizLegendO
 from grafana_foundation_sdk.models.common import BigValueColorMode, LegendDisplayMode, LegendPlacement, VizOrientation
 from grafana_foundation_sdk.models.dashboard import (
     DataSourceRef,
+    DataTransformerConfig,
     GridPos,
     Threshold,
     ThresholdsMode,
@@ -110,9 +111,10 @@ def bar_panel(
 
 
 def table_panel(title: str, description: str, queries: Sequence[Query], unit: str = "none") -> table.Panel:
-    """A table of instant query results: one line per series, labels as columns."""
+    """A table of instant query results: one line per series, labels as columns (no time or metric name)."""
     panel = _common(table.Panel(), title, description, queries)
-    return panel.unit(unit)
+    hide = DataTransformerConfig(id_val="organize", options={"excludeByName": {"Time": True, "__name__": True}})
+    return panel.unit(unit).with_transformation(hide)
 
 
 def time_panel(title: str, description: str, queries: Sequence[Query], unit: str = "none") -> timeseries.Panel:
