@@ -521,6 +521,23 @@ def test_rollout_without_the_canary_arg_is_refused(cluster, namespace, operator)
     FIGURES["Rollout without the canary arg"] = obj["status"]["message"]
 
 
+def test_dashboards_deployment_annotation_finds_the_rollout_underway(bed, cluster, namespace, prometheus):
+    """The Grafana dashboards mark deployments with Argo Rollouts' own rollout_info: this rollout while paused."""
+    from okr_operator.dashboards import render_dashboards
+    from okr_operator.dashboards.queries import interpolate, panel_queries
+
+    prometheus.add_target(f"127.0.0.1:{bed.controller.metrics_port}", job="argo-rollouts")
+    steps = [{"setWeight": 25}, {"pause": {}}]  # stays paused until promoted
+    start_stable(cluster, namespace, "web", steps=steps)
+    deploy(cluster, namespace, "web", "v2", steps=steps)
+    wait_object(cluster, "rollout", namespace, "web", lambda r: phase(r) == "Paused", TIMEOUT, "v2 paused")
+    executive = render_dashboards()["okr-executive.json"]
+    (annotation,) = [q for q in panel_queries(executive) if q.panel.startswith("Deployments")]
+    expr = interpolate(annotation.expr, executive, {"namespace": [namespace]})
+    wait_until(lambda: bool(prometheus.query(expr)), 30, "the deployments annotation to find the paused rollout")
+    assert [r["metric"] for r in prometheus.query(expr)] == [{"namespace": namespace, "name": "web"}]
+
+
 def test_logs_have_no_controller_errors_about_our_template(bed):
     log = bed.cluster.log_dir / "rollouts-controller.log"
     text = log.read_text(errors="replace")
