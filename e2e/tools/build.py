@@ -42,6 +42,7 @@ KWOK_VERSION = "0.8.0"  # sigs.k8s.io/kwok
 ARGO_ROLLOUTS_VERSION = "1.10.1"  # v1.10.2 needs go >= 1.26.10, the machine has 1.26.8
 HELM_VERSION = "3.22.0"  # helm.sh/helm/v3
 SLOTH_VERSION = "0.16.0"  # github.com/slok/sloth
+OSLO_VERSION = "0.13.0"  # github.com/OpenSLO/oslo (the OpenSLO CLI: `oslo validate` checks what okrctl exports)
 
 # Upstream modules whose files (CRDs) the harness reads from the module cache.
 PROMETHEUS_OPERATOR_VERSION = "0.85.0"  # newest version the module proxy serves here
@@ -177,6 +178,16 @@ TOOLS: dict[str, Tool] = {
             ("github.com/slok/sloth", f"v{SLOTH_VERSION}"),
             (f"-X github.com/slok/sloth/internal/info.Version=v{SLOTH_VERSION}",),
         ),
+        Tool(
+            "oslo",
+            OSLO_VERSION,
+            "oslo",
+            "github.com/OpenSLO/oslo/cmd/oslo",
+            ("github.com/OpenSLO/oslo", f"v{OSLO_VERSION}"),
+            (f"-X main.version={OSLO_VERSION}",),
+            note="`go install ...@v0.13.0` fails here (it reads the module's version list to check for deprecation, "
+            "and the proxy answers 403); the exact version required by the wrapper module resolves",
+        ),
     )
 }
 
@@ -187,6 +198,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "argo-rollouts": ("rollouts-controller",),
     "helm": ("helm",),
     "sloth": ("sloth",),
+    "oslo": ("oslo",),
 }
 
 # Not buildable here: the module proxy refuses github.com/pyrra-dev/pyrra ("not available").
