@@ -21,6 +21,7 @@ from .okr import PERIOD_DESCRIPTION, PERIOD_PATTERN, KeyResult
 from .slo import RUNBOOK_URL_PATTERN, WINDOW_PATTERN
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
+OPENSLO_PREFIX = "openslo/"
 
 # What to tell a person whose value does not match one of the API's patterns.
 PATTERN_HINTS = {
@@ -91,7 +92,7 @@ class ManifestSet:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def _files(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+def read_sources(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
     """(display name, text or None when unreadable) for each file; directories are walked sorted."""
     for raw in paths:
         if raw == "-":
@@ -153,6 +154,18 @@ def _validate(doc: Document) -> None:
         doc.problems.append(Problem(doc.source, doc.index, "", "", "a manifest must be a YAML mapping"))
         return
     api_version, kind = raw.get("apiVersion"), raw.get("kind")
+    if isinstance(api_version, str) and api_version.startswith(OPENSLO_PREFIX):
+        doc.problems.append(
+            Problem(
+                doc.source,
+                doc.index,
+                doc.subject,
+                "apiVersion",
+                f"{api_version} is an OpenSLO document, not an okr.dev manifest: convert it first with "
+                f"`okrctl convert --from openslo -f {doc.source}` and validate the result",
+            )
+        )
+        return
     if not isinstance(api_version, str) or not api_version.startswith(f"{GROUP}/"):
         doc.problems.append(
             Problem(doc.source, doc.index, doc.subject, "", "not an okr.dev object, skipped", "warning")
@@ -175,10 +188,17 @@ def _validate(doc: Document) -> None:
         doc.problems.extend(_problems_of(doc, exc))
 
 
+def validate_document(source: str, index: int, raw: Any) -> Document:
+    """One parsed document checked against the API models (its ``model`` is set when valid)."""
+    doc = Document(source, index, raw)
+    _validate(doc)
+    return doc
+
+
 def load_manifests(paths: Iterable[str], *, default_namespace: str = "default") -> ManifestSet:
     """Read, parse and validate every document; objects without a namespace get ``default_namespace``."""
     result = ManifestSet()
-    for source, text in _files(paths):
+    for source, text in read_sources(paths):
         if text is None:
             result.problems.append(Problem(source, 0, "", "", "no such file, or no YAML files in directory"))
             continue
@@ -187,8 +207,7 @@ def load_manifests(paths: Iterable[str], *, default_namespace: str = "default") 
             for index, raw in enumerate(yaml.safe_load_all(text)):
                 if raw is None:
                     continue
-                doc = Document(source, index, raw)
-                _validate(doc)
+                doc = validate_document(source, index, raw)
                 if doc.model is not None and not doc.model.metadata.namespace:  # type: ignore[attr-defined]
                     doc.model.metadata.namespace = default_namespace  # type: ignore[attr-defined]
                 result.documents.append(doc)

@@ -174,14 +174,23 @@ class BurnRateWindow(ApiModel):
 
     severity: Severity = Field(description="page or ticket.")
     long: Duration = Field(description="Long window, e.g. 1h.")
-    short: Duration = Field(description="Short window that makes the alert reset quickly, e.g. 5m.")
+    short: Duration = Field(
+        description="Short window that makes the alert reset quickly, e.g. 5m. Equal to long: a single-window "
+        "condition (what an OpenSLO burn-rate condition with one lookbackWindow says)."
+    )
     burn_rate: float = Field(gt=0, le=10000, description="Burn-rate factor, e.g. 14.4.")
+    for_: Duration | None = Field(
+        None,
+        alias="for",
+        description="Fire only once the condition has held this long (the alert rule's for; OpenSLO alertAfter), "
+        "e.g. 5m. Default: at once.",
+    )
 
     cross_field_rules = (
         CrossFieldRule(
-            cel=f"{cel_duration_seconds('self.short')} < {cel_duration_seconds('self.long')}",
-            message="short must be shorter than long",
-            check=lambda w: parse_duration(w.short) < parse_duration(w.long),
+            cel=f"{cel_duration_seconds('self.short')} <= {cel_duration_seconds('self.long')}",
+            message="short must not be longer than long (equal to long for a single-window condition)",
+            check=lambda w: parse_duration(w.short) <= parse_duration(w.long),
             field=".short",
         ),
     )

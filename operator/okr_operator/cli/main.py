@@ -5,6 +5,7 @@ okrctl generate -f config/samples/           print the PrometheusRules and Analy
 okrctl crds [-o crds/]                        print or write the CustomResourceDefinitions
 okrctl evaluate -f ... --prometheus URL       compute the status the operator would write
 okrctl dashboards [-f ...] -o DIR             write the Grafana dashboards (one JSON file each)
+okrctl convert --from openslo -f slos/        OpenSLO documents to ServiceLevelObjectives (and --to openslo)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..generate import (
     objects_for_slo,
 )
 from ..prometheus.config import DEFAULT_URL
+from .convert import convert
 
 FILES_HELP = "Manifest file, directory (read recursively) or - for stdin. Repeatable."
 
@@ -301,6 +303,9 @@ def _parse_time(text: str | None) -> datetime:
 
 def _read(path: Path) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+cli.add_command(convert)
 
 
 def main() -> None:

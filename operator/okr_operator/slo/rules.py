@@ -33,6 +33,8 @@ def prometheus_rule_name(slo_name: str) -> str:
 
 def _condition_expr(condition: BurnRateCondition, selector: str, budget: float) -> str:
     threshold = number(condition.factor * budget)
+    if condition.short == condition.long:  # a single-window condition
+        return f"(\n  {recorded_ratio(condition.long, selector)} > {threshold}\n)"
     return (
         f"(\n  {recorded_ratio(condition.long, selector)} > {threshold}\n"
         f"  and\n  {recorded_ratio(condition.short, selector)} > {threshold}\n)"
@@ -40,7 +42,54 @@ def _condition_expr(condition: BurnRateCondition, selector: str, budget: float) 
 
 
 def _describe(conditions: list[BurnRateCondition]) -> str:
-    return "; ".join(f"over {c.long} and {c.short} above {number(c.factor)}x" for c in conditions)
+    return "; ".join(
+        f"over {c.long}{'' if c.short == c.long else f' and {c.short}'} above {number(c.factor)}x" for c in conditions
+    )
+
+
+def _by_hold(conditions: list[BurnRateCondition]) -> list[tuple[str | None, list[BurnRateCondition]]]:
+    """Conditions grouped by their ``for`` (one alert rule each), in first-seen order."""
+    groups: dict[str | None, list[BurnRateCondition]] = {}
+    for condition in conditions:
+        groups.setdefault(condition.hold, []).append(condition)
+    return list(groups.items())
+
+
+def _burn_alert(
+    slo: ServiceLevelObjective,
+    severity: Severity,
+    routing_labels: dict[str, str],
+    conditions: list[BurnRateCondition],
+    hold: str | None,
+    common_annotations: dict[str, str],
+) -> dict[str, Any]:
+    """The page or ticket alert over ``conditions`` (joined with ``or``), firing after ``hold`` if set."""
+    spec, name, namespace = slo.spec, slo.metadata.name, slo.metadata.namespace or "default"
+    selector = identity_selector(name, namespace)
+    budget = budget_fraction(spec.target)
+    rule: dict[str, Any] = {
+        "alert": BURN_ALERT,
+        "expr": "\nor\n".join(_condition_expr(c, selector, budget) for c in conditions),
+    }
+    if hold:
+        rule["for"] = hold
+    rule["labels"] = {
+        **spec.alerting.labels,
+        **routing_labels,
+        "severity": str(severity),
+        "service": spec.service,
+    }
+    rule["annotations"] = {
+        "summary": literal_text(
+            f"SLO {namespace}/{name} ({spec.service}, {number(spec.target)}% over "
+            f"{spec.window}) is burning its error budget too fast"
+        ),
+        "description": literal_text(
+            f"Error budget burn {_describe(conditions)} (budget {number(100 * budget)}% of events)."
+        ),
+        **common_annotations,
+    }
+    return rule
 
 
 def slo_rule_groups(slo: ServiceLevelObjective) -> list[dict[str, Any]]:
@@ -49,7 +98,6 @@ def slo_rule_groups(slo: ServiceLevelObjective) -> list[dict[str, Any]]:
     name, namespace = slo.metadata.name, slo.metadata.namespace or "default"
     identity = {"slo": name, "namespace": namespace, "service": spec.service}
     selector = identity_selector(name, namespace)
-    budget = budget_fraction(spec.target)
     rules: list[dict[str, Any]] = [
         {"record": ERRORS_RECORD, "expr": raw_errors(spec, BASE_WINDOW), "labels": dict(identity)},
         {"record": TOTAL_RECORD, "expr": raw_total(spec, BASE_WINDOW), "labels": dict(identity)},
@@ -62,29 +110,11 @@ def slo_rule_groups(slo: ServiceLevelObjective) -> list[dict[str, Any]]:
         conditions = burn_rate_conditions(spec)
         for severity, routing in ((Severity.PAGE, alerting.page), (Severity.TICKET, alerting.ticket)):
             chosen = [c for c in conditions if c.severity == severity]
-            if not routing.enabled or not chosen:
+            if not routing.enabled:
                 continue
-            rules.append(
-                {
-                    "alert": BURN_ALERT,
-                    "expr": "\nor\n".join(_condition_expr(c, selector, budget) for c in chosen),
-                    "labels": {
-                        **alerting.labels,
-                        **routing.labels,
-                        "severity": str(severity),
-                        "service": spec.service,
-                    },
-                    "annotations": {
-                        "summary": literal_text(
-                            f"SLO {namespace}/{name} ({spec.service}, {number(spec.target)}% over "
-                            f"{spec.window}) is burning its error budget too fast"
-                        ),
-                        "description": literal_text(
-                            f"Error budget burn {_describe(chosen)} (budget {number(100 * budget)}% of events)."
-                        ),
-                        **common_annotations,
-                    },
-                }
+            rules.extend(
+                _burn_alert(slo, severity, routing.labels, held, hold, common_annotations)
+                for hold, held in _by_hold(chosen)
             )
         rules.append(
             {

@@ -28,8 +28,9 @@ class BurnRateCondition:
 
     severity: Severity
     long: str
-    short: str
+    short: str  # equal to long: a single-window condition
     factor: float
+    hold: str | None = None  # the alert rule's ``for``: fire once the condition has held this long
 
 
 WORKBOOK_CONDITIONS = (
@@ -59,7 +60,9 @@ def burn_rate_conditions(spec: ServiceLevelObjectiveSpec) -> tuple[BurnRateCondi
     override = spec.alerting.burn_rate_windows
     if override:
         return tuple(
-            BurnRateCondition(Severity(w.severity), _at_least_base(w.long), _at_least_base(w.short), w.burn_rate)
+            BurnRateCondition(
+                Severity(w.severity), _at_least_base(w.long), _at_least_base(w.short), w.burn_rate, w.for_
+            )
             for w in override
         )
     seconds = window_seconds(spec.window)
