@@ -457,6 +457,7 @@ spec:
     page: {labels: {pager: primary}}
     ticket: {enabled: false}
     noDataFor: 15m
+    budgetExhausted: {enabled: true, floor: 0.2, labels: {policy: freeze}}
     burnRateWindows:
     - {severity: page, long: 1h, short: 5m, burnRate: 14.4, for: 2m}
     - {severity: page, long: 30m, short: 30m, burnRate: 20}

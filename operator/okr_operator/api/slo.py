@@ -203,6 +203,24 @@ class SeverityRouting(ApiModel):
     labels: Labels = Field(default_factory=dict, description="Extra labels, e.g. for Alertmanager routing.")
 
 
+class BudgetExhaustedAlert(ApiModel):
+    """SLOErrorBudgetExhausted: the remaining error budget over the SLO window is below a floor."""
+
+    enabled: bool = Field(
+        False,
+        description="Generate the alert (a rule group of its own, evaluated every 10m; rolling windows only).",
+    )
+    floor: float = Field(
+        0,
+        ge=0,
+        lt=1,
+        description="Fire when the remaining budget, as a fraction, is below this: 0 when the budget is exhausted, "
+        "0.1 when less than a tenth is left.",
+    )
+    severity: Severity = Field(Severity.TICKET, description="page or ticket.")
+    labels: Labels = Field(default_factory=dict, description="Extra labels, e.g. for Alertmanager routing.")
+
+
 class Alerting(ApiModel):
     """Multiwindow multi-burn-rate alerts (SRE workbook) generated into the PrometheusRule."""
 
@@ -228,6 +246,9 @@ class Alerting(ApiModel):
         max_length=8,
         description="Override the burn-rate conditions. Default: page 1h/5m x14.4 and 6h/30m x6, "
         "ticket 1d/2h x3 and 3d/6h x1, scaled to the SLO window.",
+    )
+    budget_exhausted: BudgetExhaustedAlert = Field(
+        default_factory=BudgetExhaustedAlert, description="Alert when the error budget is exhausted (or nearly)."
     )
 
 
@@ -324,6 +345,14 @@ class ServiceLevelObjectiveSpec(ApiModel):
 
     cross_field_rules = (
         CrossFieldRule(
+            cel="!has(self.alerting) || !has(self.alerting.budgetExhausted) || "
+            "!self.alerting.budgetExhausted.enabled || !(self.window in ['month', 'quarter'])",
+            message="alerting.budgetExhausted needs a rolling window (e.g. 28d): a Prometheus rule cannot measure "
+            "since the start of a month or quarter; status.state Exhausted and the gate cover calendar windows",
+            check=lambda s: not (s.alerting.budget_exhausted.enabled and s.window in CALENDAR_WINDOWS),
+            field=".alerting.budgetExhausted",
+        ),
+        CrossFieldRule(
             cel="!has(self.gate) || !has(self.gate.canary) || !has(self.indicator.ratio) || "
             "(self.indicator.ratio.total.contains('{{canary}}') && (has(self.indicator.ratio.errors) ? "
             "self.indicator.ratio.errors.contains('{{canary}}') : "
@@ -401,6 +430,7 @@ __all__ = [
     "PLURAL",
     "Alerting",
     "BoolGaugeIndicator",
+    "BudgetExhaustedAlert",
     "BurnRateWindow",
     "CanarySelector",
     "ErrorBudget",

@@ -13,6 +13,7 @@ from ..api.slo import ServiceLevelObjective, Severity
 from ..generated import generated_object
 from ..promtext import literal_text, number
 from .budget import budget_fraction
+from .exhausted import budget_group
 from .expressions import (
     ERRORS_RECORD,
     TOTAL_RECORD,
@@ -132,7 +133,9 @@ def slo_rule_groups(slo: ServiceLevelObjective) -> list[dict[str, Any]]:
                 },
             }
         )
-    return [{"name": f"okr-slo-{namespace}-{name}", "rules": rules}]
+    groups = [{"name": f"okr-slo-{namespace}-{name}", "rules": rules}]
+    budget = budget_group(slo, common_annotations) if alerting.enabled else None
+    return [*groups, budget] if budget else groups
 
 
 def render_prometheus_rule(slo: ServiceLevelObjective, *, labels: dict[str, str] | None = None) -> dict[str, Any]:
