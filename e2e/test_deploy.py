@@ -34,6 +34,7 @@ from kubernetes import config as kube_config
 from e2e.harness import LocalCluster, upstream_crds, wait_until
 from e2e.harness.cluster import kubectl_binary
 from e2e.harness.operator import serviceaccount_kubeconfig
+from e2e.harness.upstream import prometheus_operator_crds
 from okr_operator.deploy import argocd, health, rbac
 
 pytestmark = pytest.mark.e2e
@@ -274,7 +275,9 @@ def test_service_account_token_has_exactly_the_needed_permissions(cluster, insta
             ("create", "serviceaccounts/token", "", NAMESPACE, SERVICE_ACCOUNT),
             ("get", "leases", "coordination.k8s.io", NAMESPACE, "someone-elses-lease"),
             ("create", "leases", "coordination.k8s.io", "default", None),
-            ("list", "namespaces", "", None, None),
+            ("watch", "namespaces", "", None, None),  # list only: namespace labels for rule selection
+            ("get", "prometheuses", "monitoring.coreos.com", "monitoring", None),
+            ("patch", "prometheuses", "monitoring.coreos.com", "monitoring", None),
             ("patch", "kopfpeerings", "kopf.dev", "default", None),
         ]
         allowed = [p for p in too_much if can(*p)]
@@ -513,6 +516,15 @@ def test_serviceaccount_kubeconfig_is_the_service_account(fresh_cluster, tmp_pat
 # ------------------------------------------------------------- the operator as its ServiceAccount
 
 PERMISSION_ERROR = re.compile(r"forbidden|not enough permissions", re.IGNORECASE)
+SELECTS_EVERY_NAMESPACE = {
+    "apiVersion": "monitoring.coreos.com/v1",
+    "kind": "Prometheus",
+    "metadata": {"name": "k8s", "namespace": "monitoring"},
+    "spec": {
+        "ruleSelector": {},
+        "ruleNamespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "Exists"}]},
+    },
+}
 OPERATOR_POD = "okr-operator-e2e"
 
 
@@ -531,7 +543,12 @@ def rbac_cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
     local.start()
     try:
         local.install_crds([*upstream_crds("monitoring.coreos.com"), *upstream_crds("argoproj.io")])
+        local.install_crds(prometheus_operator_crds("prometheuses"))
         apply_batches(local, by_wave(kustomize(CONFIG / "default")), "okr-e2e-rbac")
+        # A Prometheus whose namespace selector needs namespace labels: the rule-selection read then uses
+        # both of its (optional) rules, prometheuses and namespaces.
+        local.kubectl("create", "namespace", "monitoring")
+        local.apply(SELECTS_EVERY_NAMESPACE)
         yield local
     finally:
         if request.session.testsfailed > failed_before:
@@ -605,6 +622,16 @@ def test_operator_runs_as_its_service_account(rbac_cluster, prometheus, tmp_path
         assert [p["priority"] for p in (peering.get("status") or {}).values()] == [100]
         events = rbac_cluster.kubectl("get", "events", "-n", "team", "-o", "yaml").stdout
         assert "RulesSynced" in events
+        # The optional read of Prometheus resources and namespace labels works with the shipped RBAC.
+        slo = live(
+            rbac_cluster,
+            {"kind": "ServiceLevelObjective", "metadata": {"name": "checkout-availability", "namespace": "team"}},
+        )
+        synced = next(c for c in slo["status"]["conditions"] if c["type"] == "RulesSynced")
+        assert (synced["reason"], synced["message"].rpartition("; ")[2]) == (
+            "Selected",
+            "loaded by Prometheus monitoring/k8s",
+        )
         # Disabling the gate deletes the AnalysisTemplate (the operator's delete permission).
         rbac_cluster.kubectl(
             "patch",

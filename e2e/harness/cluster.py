@@ -138,12 +138,18 @@ class KubeClientMixin:
                     names.append(doc["metadata"]["name"])
             self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
         for name in names:
-            self.kubectl(
-                "wait",
-                "--for=condition=Established",
-                f"crd/{name}",
-                f"--timeout={int(timeout)}s",
-                timeout=timeout + 10,
+            # `kubectl wait` fails at once (instead of waiting) while a new CRD has no status.conditions yet,
+            # which a large CRD on a busy machine shows for a moment: retry it until the deadline.
+            wait_until(
+                lambda n=name: (
+                    self.kubectl(
+                        "wait", "--for=condition=Established", f"crd/{n}", "--timeout=10s", check=False, timeout=20
+                    ).returncode
+                    == 0
+                ),
+                timeout,
+                f"CRD {name} to be Established",
+                interval=0.2,
             )
         # Discovery of a new group can lag Established a little; make sure kubectl can resolve it.
         for name in names:

@@ -49,6 +49,27 @@ def upstream_crds(group: str) -> list[Path]:
     return paths
 
 
+def prometheus_operator_file(path: str) -> Path:
+    """A file of the prometheus-operator module at the pinned version (RBAC examples, docs)."""
+    module, version = CRD_MODULES["prometheus-operator"]
+    found = module_dir(module, version) / path
+    if not found.is_file():
+        raise FileNotFoundError(f"{module}@{version} lacks {path}")
+    return found
+
+
+def prometheus_operator_crds(*plurals: str) -> list[Path]:
+    """prometheus-operator's CRDs (``plurals`` such as ``prometheuses``), by default every one: its controllers
+    check for all of them at start."""
+    module, version = CRD_MODULES["prometheus-operator"]
+    files = sorted((module_dir(module, version) / "example" / "prometheus-operator-crd").glob("*.yaml"))
+    if plurals:
+        files = [f for f in files if f.name.removeprefix("monitoring.coreos.com_").removesuffix(".yaml") in plurals]
+    if not files or (plurals and len(files) != len(plurals)):
+        raise FileNotFoundError(f"{module}@{version}: no CRD files for {plurals or 'example/prometheus-operator-crd'}")
+    return files
+
+
 def kwok_stage_files() -> list[Path]:
     """kwok's 'fast' node and pod stage configs from the kwok module at the pinned version."""
     module, version = TOOLS["kwok"].upstream

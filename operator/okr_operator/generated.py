@@ -32,6 +32,11 @@ def owner_reference(kind: str, name: str, uid: str | None) -> list[dict[str, Any
     ]
 
 
+def generated_labels(owner_name: str, labels: dict[str, str] | None) -> dict[str, str]:
+    """The labels of an object generated for ``owner_name``: ``labels`` (for a ruleSelector) plus ours."""
+    return {**(labels or {}), **MANAGED_BY, OWNER_LABEL: owner_name}
+
+
 def generated_object(
     api_version: str, kind: str, name: str, owner: Any, spec: dict[str, Any], labels: dict[str, str] | None
 ) -> dict[str, Any]:
@@ -40,7 +45,7 @@ def generated_object(
     meta: dict[str, Any] = {
         "name": name,
         "namespace": owner.metadata.namespace or "default",
-        "labels": {**(labels or {}), **MANAGED_BY, OWNER_LABEL: owner.metadata.name},
+        "labels": generated_labels(owner.metadata.name, labels),
     }
     owners = owner_reference(owner.kind, owner.metadata.name, owner.metadata.uid)
     if owners:

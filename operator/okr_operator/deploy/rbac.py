@@ -72,22 +72,38 @@ _CRD_DISCOVERY = Rule(
     "kopf notices CRDs that appear later (e.g. PrometheusRule)",
 )
 
+# Optional: without them the operator works, and RulesSynced says it cannot tell (docs/rule-selection.md).
+_PROMETHEUS_SELECTORS = Rule(
+    "monitoring.coreos.com",
+    ("prometheuses",),
+    ("list",),
+    "read the Prometheus resources' rule selectors: RulesSynced says which one loads a generated rule (optional)",
+)
+
 CLUSTER_RULES: tuple[Rule, ...] = (
     *_OKR_RULES,
     Rule("kopf.dev", ("clusterkopfpeerings",), ("get", "list", "watch", "patch"), "kopf peering (cluster-wide)"),
     _CRD_DISCOVERY,
+    _PROMETHEUS_SELECTORS,
+    Rule("", ("namespaces",), ("list",), "namespace labels for a Prometheus's ruleNamespaceSelector (optional)"),
 )
 """ClusterRole rules of a cluster-wide operator (OKR_NAMESPACES empty): config/rbac and the chart's default.
 
 kopf never lists namespaces and never touches KopfPeering in that mode (see kopf's
-``namespace_observer`` and ``peering``), so neither is granted.
+``namespace_observer`` and ``peering``); ``list namespaces`` is granted for the rule-selection read only.
 """
 
 NAMESPACED_RULES: tuple[Rule, ...] = (
     *_OKR_RULES,
     Rule("kopf.dev", ("kopfpeerings",), ("get", "list", "watch", "patch"), "kopf peering (per watched namespace)"),
     _CRD_DISCOVERY,
-    Rule("", ("namespaces",), ("list", "watch"), "kopf follows the watched namespaces being created/deleted"),
+    _PROMETHEUS_SELECTORS,
+    Rule(
+        "",
+        ("namespaces",),
+        ("list", "watch"),
+        "kopf follows the watched namespaces being created/deleted; their labels for ruleNamespaceSelector",
+    ),
 )
 """ClusterRole rules of an operator restricted to namespaces (the chart with ``watchNamespaces``)."""
 

@@ -1,4 +1,5 @@
-"""Kubernetes adapter: server-side apply of generated objects, status writes, Events, a leader Lease.
+"""Kubernetes adapter: server-side apply of generated objects, status writes, Events, a leader Lease, and a
+read-only look at the Prometheus resources that select generated rules.
 
 Synchronous (the official client); the runtime calls it from worker threads. Every write is counted so
 tests and benchmarks can check "no writes at steady state".
@@ -13,10 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from ..api import GROUP, KINDS, VERSION
+from ..rule_selection import PrometheusSelectors, SelectionView
 
 FIELD_MANAGER = "okr-operator"
 EVALUATION_MANAGER = "okr-operator-evaluation"
@@ -39,6 +42,8 @@ GENERATED_TYPES = {
     "AnalysisTemplate": ResourceType("argoproj.io", "v1alpha1", "analysistemplates"),
 }
 OKR_TYPES = {kind: ResourceType(GROUP, VERSION, info.plural) for kind, info in KINDS.items()}
+PROMETHEUS_TYPE = ResourceType("monitoring.coreos.com", "v1", "prometheuses")
+_READ_ERRORS = (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError)
 
 
 class NotInstalled(Exception):
@@ -155,6 +160,31 @@ class KubeAdapter:
             item.setdefault("kind", kind)
         return items
 
+    # ---------------------------------------------------------------- rule selection (read only)
+
+    def selection_view(self, timeout: float = 10.0) -> SelectionView:
+        """The rule selectors of every Prometheus resource, and the namespaces' labels when a selector needs them.
+
+        Never raises: what cannot be read (no CRD, no permission, a timeout) becomes the view's reason.
+        """
+        rtype = PROMETHEUS_TYPE
+        try:
+            answer = self.custom.list_cluster_custom_object(
+                rtype.group, rtype.version, rtype.plural, _request_timeout=timeout
+            )
+        except _READ_ERRORS as exc:
+            return SelectionView(unavailable=_unreadable(exc, f"{rtype.plural}.{rtype.group}"))
+        prometheuses = tuple(PrometheusSelectors.from_body(item) for item in answer.get("items") or [])
+        if not prometheuses:
+            return SelectionView(unavailable="no Prometheus resource exists in the cluster")
+        if all(not (p.rule_namespace_selector or {}) for p in prometheuses):  # nil or {}: no labels needed
+            return SelectionView(prometheuses)
+        try:
+            namespaces = self.core.list_namespace(_request_timeout=timeout).items
+        except _READ_ERRORS as exc:
+            return SelectionView(prometheuses, namespace_problem=f"cannot list namespaces: {_reason(exc)}")
+        return SelectionView(prometheuses, {ns.metadata.name: dict(ns.metadata.labels or {}) for ns in namespaces})
+
     # ---------------------------------------------------------------- status
 
     def apply_status(self, kind: str, namespace: str, name: str, status: dict[str, Any], *, field_manager: str) -> bool:
@@ -227,6 +257,23 @@ class KubeAdapter:
             self.core.create_namespaced_event(meta["namespace"], body)
         except ApiException as exc:
             raise KubeError(f"event on {involved['kind']} {meta['name']}: {_message(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ApiException):
+        return f"{'forbidden' if exc.status == 403 else f'HTTP {exc.status}'}: {_message(exc)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _unreadable(exc: Exception, resource: str) -> str:
+    if isinstance(exc, ApiException) and exc.status == 404:
+        return f"the Prometheus CRD ({resource}) is not installed, so no Prometheus resource exists"
+    if isinstance(exc, ApiException) and exc.status == 403:
+        return (
+            f"the operator may not list {resource} (forbidden; grant the optional read-only RBAC rule, "
+            "see docs/rule-selection.md), so it cannot see which Prometheus loads rules"
+        )
+    return f"reading Prometheus resources failed ({_reason(exc)})"
 
 
 class LeaderLease:

@@ -25,6 +25,7 @@ from . import memory
 from .loop import EvaluationLoop
 from .metrics import Metrics, serve
 from .reconcile import Reconciled, drifted, owner_ref, reconcile_key_result, reconcile_slo
+from .selection import RuleSelectionWatch
 from .settings import Settings, from_env
 from .store import Store, ref_of
 
@@ -61,6 +62,7 @@ class Runtime:
             sli_source=settings.sli_source,
             lease=lease,
         )
+        self.selection = RuleSelectionWatch(self.kube, self.store, settings.rule_labels, settings.interval_seconds)
 
 
 RUNTIME: Runtime | None = None
@@ -114,6 +116,8 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
             return runtime.store.bodies()
 
         runtime.web_server = await serve_web(objects, "0.0.0.0", ours.web_port, refresh=ours.interval_seconds)
+    await runtime.selection.refresh()  # before the resume handlers, so their RulesSynced already says it
+    runtime.selection_task = asyncio.create_task(runtime.selection.run(_reselected), name="okr-rule-selection")
     log.info(
         "okr-operator started: prometheus %s, interval %s, sli source %s, metrics on :%d, web view %s",
         ours.prometheus.url,
@@ -130,10 +134,11 @@ async def cleanup(**_: Any) -> None:
     if runtime is None:
         return
     runtime.loop.stop()
-    task = getattr(runtime, "loop_task", None)
-    if task is not None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    for name in ("loop_task", "selection_task"):
+        task = getattr(runtime, name, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
     for name in ("metrics_server", "web_server"):
         server = getattr(runtime, name, None)
         if server is not None:
@@ -202,6 +207,16 @@ async def _finish(kind: str, body: dict[str, Any], done: Reconciled, started: fl
         raise kopf.TemporaryError(done.retry, delay=30)
 
 
+async def _reselected(body: dict[str, Any], done: Reconciled) -> None:
+    """Write a RulesSynced that changed because the Prometheus resources did (runtime.selection)."""
+    try:
+        await _finish(body["kind"], body, done, time.monotonic())
+    except kopf.TemporaryError as exc:
+        log.warning(
+            "RulesSynced of %s/%s not written: %s", body["metadata"].get("namespace"), body["metadata"]["name"], exc
+        )
+
+
 def _body(body: kopf.Body, kind: str) -> dict[str, Any]:
     data = dict(body)
     data.setdefault("apiVersion", f"{GROUP}/{VERSION}")
@@ -215,7 +230,7 @@ def _body(body: kopf.Body, kind: str) -> dict[str, Any]:
 async def reconcile_slo_handler(body: kopf.Body, **_: Any) -> None:
     runtime, started = rt(), time.monotonic()
     data = _body(body, "ServiceLevelObjective")
-    done = await asyncio.to_thread(reconcile_slo, data, runtime.kube, runtime.options)
+    done = await asyncio.to_thread(reconcile_slo, data, runtime.kube, runtime.options, runtime.selection.view)
     await _finish("ServiceLevelObjective", data, done, started)
 
 
@@ -227,7 +242,9 @@ async def reconcile_key_result_handler(body: kopf.Body, **_: Any) -> None:
     data = _body(body, "KeyResult")
     ref = ref_of(data)
     objective = runtime.store.get(Ref("Objective", ref.namespace, data["spec"]["objectiveRef"]["name"]))
-    done = await asyncio.to_thread(reconcile_key_result, data, objective, runtime.kube, runtime.options)
+    done = await asyncio.to_thread(
+        reconcile_key_result, data, objective, runtime.kube, runtime.options, runtime.selection.view
+    )
     await _finish("KeyResult", data, done, started)
 
 
@@ -243,7 +260,9 @@ async def objective_changed(body: kopf.Body, **_: Any) -> None:
             "source", {}
         ):
             continue
-        done = await asyncio.to_thread(reconcile_key_result, kr, data, runtime.kube, runtime.options)
+        done = await asyncio.to_thread(
+            reconcile_key_result, kr, data, runtime.kube, runtime.options, runtime.selection.view
+        )
         await _finish("KeyResult", kr, Reconciled(done.status, done.events), time.monotonic())
 
 

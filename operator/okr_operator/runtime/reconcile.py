@@ -2,6 +2,8 @@
 
 The part of the status written here (field manager ``okr-operator``): ``observedGeneration``,
 ``generated`` and the ``RulesSynced`` condition. Everything else belongs to the evaluation loop.
+RulesSynced also says whether a Prometheus resource selects the applied PrometheusRule (``rule_selection``);
+``reselect`` re-decides that alone when the Prometheus resources or namespace labels change.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..evaluation.conditions import condition, find, normalise, stamp
 from ..generate import RenderOptions, objects_for_key_result, objects_for_slo
 from ..kube.client import FIELD_MANAGER, KubeAdapter, KubeError, NotInstalled
 from ..okr.rules import prometheus_rule_name as kr_rule_name
+from ..rule_selection import SelectionView, select, summary
 from ..slo.gate import analysis_template_name
 from ..slo.rules import prometheus_rule_name
 
@@ -30,11 +33,29 @@ class Reconciled:
     applied: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _synced_condition(problems: list[tuple[str, str]], applied: list[str]) -> dict[str, Any]:
+def _synced_condition(
+    problems: list[tuple[str, str]], applied: list[str], selection: tuple[str, str] | None = None
+) -> dict[str, Any]:
     if problems:
         reason, message = problems[0]
         return condition("RulesSynced", False, reason, message)
-    return condition("RulesSynced", True, "Applied", f"applied {', '.join(applied)}" if applied else "nothing to apply")
+    text = f"applied {', '.join(applied)}" if applied else "nothing to apply"
+    if selection is None:
+        return condition("RulesSynced", True, "Applied", text)
+    reason, detail = selection
+    return condition("RulesSynced", reason != "NotSelected", reason, f"{text}; {detail}")
+
+
+def _selection(view: SelectionView | None, namespace: str, name: str, labels: dict[str, str]) -> tuple[str, str] | None:
+    """(reason, detail) of whether a Prometheus loads the PrometheusRule; None when not checked."""
+    if view is None:
+        return None
+    return summary(select(view, namespace, labels), f"{namespace}/{name}")
+
+
+def _rule_selection(view: SelectionView | None, objects: list[dict[str, Any]]) -> tuple[str, str] | None:
+    rule = next((o["metadata"] for o in objects if o["kind"] == "PrometheusRule"), None)
+    return None if rule is None else _selection(view, rule["namespace"], rule["name"], rule.get("labels") or {})
 
 
 def _status_part(
@@ -98,7 +119,9 @@ def _generated(body: dict[str, Any], field: str) -> bool:
     return bool(((body.get("status") or {}).get("generated") or {}).get(field))
 
 
-def reconcile_slo(body: dict[str, Any], kube: KubeAdapter, options: RenderOptions) -> Reconciled:
+def reconcile_slo(
+    body: dict[str, Any], kube: KubeAdapter, options: RenderOptions, view: SelectionView | None = None
+) -> Reconciled:
     now = datetime.now(UTC)
     entry = entry_from_body(body)
     if entry is None or entry.model is None:
@@ -113,11 +136,15 @@ def reconcile_slo(body: dict[str, Any], kube: KubeAdapter, options: RenderOption
     generated = {"prometheusRule": prometheus_rule_name(slo.metadata.name)}
     if "AnalysisTemplate" in kinds:
         generated["analysisTemplate"] = analysis_template_name(slo.metadata.name)
-    return _result(body, generated, applied, problems, results, now)
+    return _result(body, generated, applied, problems, results, now, _rule_selection(view, objects))
 
 
 def reconcile_key_result(
-    body: dict[str, Any], objective: dict[str, Any] | None, kube: KubeAdapter, options: RenderOptions
+    body: dict[str, Any],
+    objective: dict[str, Any] | None,
+    kube: KubeAdapter,
+    options: RenderOptions,
+    view: SelectionView | None = None,
 ) -> Reconciled:
     now = datetime.now(UTC)
     entry = entry_from_body(body)
@@ -141,7 +168,7 @@ def reconcile_key_result(
         )
         return Reconciled(_status_part(body, None, synced, now), retry="waiting for the objective")
     applied, problems, results = _apply_all(kube, objects, [])
-    return _result(body, {"prometheusRule": rule_name}, applied, problems, results, now)
+    return _result(body, {"prometheusRule": rule_name}, applied, problems, results, now, _rule_selection(view, objects))
 
 
 def _result(
@@ -151,17 +178,51 @@ def _result(
     problems: list[tuple[str, str]],
     results: list[dict[str, Any]],
     now: datetime,
+    selection: tuple[str, str] | None = None,
 ) -> Reconciled:
-    synced = _synced_condition(problems, applied)
+    synced = _synced_condition(problems, applied, selection)
     part = _status_part(body, generated if not problems else None, synced, now)
-    events = []
     old = find((body.get("status") or {}).get("conditions"), "RulesSynced")
-    if problems and (old is None or old.get("reason") != problems[0][0] or old.get("status") != "False"):
-        events.append(("RulesNotSynced", problems[0][1], True))
-    elif not problems and (old is None or old.get("status") != "True"):
-        events.append(("RulesSynced", synced["message"], False))
     retry = problems[0][1] if problems else None
-    return Reconciled(part, events, retry, results)
+    return Reconciled(part, _transition_events(old, synced), retry, results)
+
+
+def _transition_events(old: dict[str, Any] | None, synced: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """An Event when RulesSynced turns False (or changes its reason while False) and when it turns True."""
+    if synced["status"] == "False":
+        if old is None or old.get("status") != "False" or old.get("reason") != synced["reason"]:
+            reason = "RulesNotSelected" if synced["reason"] == "NotSelected" else "RulesNotSynced"
+            return [(reason, synced["message"], True)]
+        return []
+    if old is None or old.get("status") != "True":
+        return [("RulesSynced", synced["message"], False)]
+    return []
+
+
+SELECTION_REASONS = ("Applied", "Selected", "NotSelected")  # RulesSynced after a successful apply
+
+
+def reselect(body: dict[str, Any], view: SelectionView, labels: dict[str, str], now: datetime) -> Reconciled | None:
+    """RulesSynced decided again from ``view`` for an object whose rules are applied; None when unchanged.
+
+    ``labels`` are the generated PrometheusRule's. Only the condition changes: observedGeneration and
+    ``generated`` are written back as they are (a pending spec change is the reconcile's to report).
+    """
+    status = body.get("status") or {}
+    old = find(status.get("conditions"), "RulesSynced")
+    generated = status.get("generated") or {}
+    if old is None or old.get("reason") not in SELECTION_REASONS or not generated.get("prometheusRule"):
+        return None
+    applied = [f"PrometheusRule {generated['prometheusRule']}"]
+    if generated.get("analysisTemplate"):
+        applied.append(f"AnalysisTemplate {generated['analysisTemplate']}")
+    namespace = (body.get("metadata") or {}).get("namespace") or "default"
+    synced = _synced_condition([], applied, _selection(view, namespace, generated["prometheusRule"], labels))
+    if all(old.get(k) == synced[k] for k in ("status", "reason", "message")):
+        return None
+    part = {k: status[k] for k in ("observedGeneration", "generated") if k in status}
+    part["conditions"] = stamp([synced], status.get("conditions"), now)
+    return Reconciled(part, _transition_events(old, synced))
 
 
 def owner_ref(obj: dict[str, Any]) -> Ref | None:
