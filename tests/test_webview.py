@@ -95,7 +95,7 @@ def test_each_objective_and_key_result_shows_the_progress_its_status_holds():
     objects = [
         objective("platform", 1.0, "Achieved"),
         objective("reliable", 0.8889, "OnTrack", parent="platform"),
-        key_result("mttr", "reliable", current=42.5, progress=0.5, score=0.5, expected=0.5, state="OnTrack"),
+        key_result("mttr", "reliable", current=42.5, progress=0.5, score=0.5, expected=1, state="OnTrack"),
     ]
     elements = Elements(page(objects)).found
     shown = {(e["data-kind"], e["data-name"]): (e["data-progress"], e["text"]) for e in elements if "data-kind" in e}
@@ -103,6 +103,7 @@ def test_each_objective_and_key_result_shows_the_progress_its_status_holds():
     assert "89%" in shown[("Objective", "reliable")][1] and "✓ OnTrack" in shown[("Objective", "reliable")][1]
     assert shown[("Objective", "platform")][0] == "1.0" and "★ Achieved" in shown[("Objective", "platform")][1]
     assert shown[("KeyResult", "mttr")][0] == "0.5"
+    assert "Progress 50%, expected 100% by now" in shown[("KeyResult", "mttr")][1]  # an int from JSON too
     assert "42.5 minutes (target 40 minutes)" in shown[("KeyResult", "mttr")][1]
     # the child objective is nested inside its parent
     platform = next(e for e in elements if e.get("data-name") == "platform")

@@ -70,6 +70,7 @@ def _key_result(kr: KeyResultNode, bodies: Mapping[tuple[str, str, str], Mapping
     objective_ref = ((body.get("spec") or {}).get("objectiveRef") or {}).get("name", "")
     objective = bodies.get(("Objective", kr.namespace, objective_ref))
     expected = status.get("expected")
+    expected = float(expected) if isinstance(expected, int | float) and not isinstance(expected, bool) else None
     shown = trend(body, objective, now)
     spark = sparkline(shown.points, shown.pace, shown.now, shown.period) if shown else ""
     extra = []
@@ -83,7 +84,7 @@ def _key_result(kr: KeyResultNode, bodies: Mapping[tuple[str, str, str], Mapping
         f' data-progress="{_e(kr.progress if kr.progress is not None else "")}">'
         f'<div class="line"><span class="title">{_e(kr.description or kr.name)}</span>'
         f'<span class="name">{_e(kr.name)}</span></div>'
-        f'<div class="line figures">{progress_bar(kr.progress, expected if isinstance(expected, float) else None)}'
+        f'<div class="line figures">{progress_bar(kr.progress, expected)}'
         f'<span class="progress">{pct(kr.progress)}</span>'
         f'<span class="score">score {_e(fmt_number(kr.score)) if kr.score is not None else "n/a"}</span>'
         f"{state_badge(kr.state)}{spark}</div>"
