@@ -8,6 +8,7 @@ from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig
 from grafana_foundation_sdk.models.common import GraphTresholdsStyleMode  # sic: the SDK's spelling
 
 from .. import series as s
+from ..slo.exhausted import EXHAUSTED_ALERT
 from ..slo.rules import ABSENT_ALERT, BURN_ALERT
 from .common import NS, SERVICES, add, annotations, base, to_json
 from .panels import Grid, Query, datasource_variable, label_variable, stat_panel, table_panel, thresholds, time_panel
@@ -25,15 +26,17 @@ def variables() -> list[Any]:
     ]
 
 
-def _alerts(alertname: str) -> str:
-    return f'ALERTS{{alertname="{alertname}", alertstate="firing", {SERVICES.strip("{}")}}}'
+def _alerts(*names: str) -> str:
+    which = f'alertname="{names[0]}"' if len(names) == 1 else f'alertname=~"{"|".join(names)}"'
+    return f'ALERTS{{{which}, alertstate="firing", {SERVICES.strip("{}")}}}'
 
 
 def _panels(grid: Grid) -> list[Any]:
     firing = table_panel(
         "Firing SLO alerts",
-        "Burn-rate alerts firing now: severity page (fast burn, wake someone) or ticket (slow burn).",
-        [Query(_alerts(BURN_ALERT), table=True)],
+        "Burn-rate alerts firing now: severity page (fast burn, wake someone) or ticket (slow burn), and the "
+        "budget-exhausted alert where it is enabled (alerting.budgetExhausted).",
+        [Query(_alerts(BURN_ALERT, EXHAUSTED_ALERT), table=True)],
     )
     burn = (
         time_panel(
