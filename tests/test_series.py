@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, generate_latest
+import asyncio
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from okr_operator.api.identity import Ref, entry_from_body
-from okr_operator.runtime.metrics import StatusCollector
-from okr_operator.series import PACE_STATES, SLO_STATES, status_families
+from okr_operator.runtime.metrics import Metrics, StatusSeries, serve
+from okr_operator.series import PACE_STATES, SLO_STATES, Family, exposition, status_families
 
 SLO = {
     "apiVersion": "okr.dev/v1alpha1",
@@ -138,15 +141,52 @@ def test_only_cost_is_a_measures_value_and_free_text_never_becomes_a_label():
     assert not values & {"Checkout is reliable", "USD", "Cut infrastructure cost per 1 000 orders"}
 
 
-def test_collector_serves_the_families_in_prometheus_text_format():
-    collector = StatusCollector()
-    collector.update(entries(SLO), {})
-    registry = CollectorRegistry()
-    registry.register(collector)
-    text = generate_latest(registry).decode()
+def test_exposition_is_prometheus_text_format():
+    series = StatusSeries()
+    series.update(entries(SLO, KEY_RESULT), {})
+    text = series.text.decode()
     assert "# HELP okr_slo_sli_ratio Share of good events over the SLO window (0-1).\n" in text
     assert "# TYPE okr_slo_sli_ratio gauge\n" in text
-    assert 'okr_slo_sli_ratio{namespace="shop",service="checkout",slo="checkout-availability"} 0.9995\n' in text
-    assert 'okr_slo_state{namespace="shop",service="checkout",slo="checkout-availability",state="Healthy"} 1.0' in text
-    collector.update([], {})
-    assert "okr_slo_sli_ratio{" not in generate_latest(registry).decode()
+    assert 'okr_slo_sli_ratio{namespace="shop",slo="checkout-availability",service="checkout"} 0.9995\n' in text
+    assert (
+        'okr_slo_state{namespace="shop",slo="checkout-availability",service="checkout",state="Healthy"} 1.0\n' in text
+    )
+    parsed = {f.name: f for f in text_string_to_metric_families(text)}  # prometheus_client's own parser
+    assert parsed["okr_slo_time_to_exhaustion_seconds"].samples[0].value == 28 * 86400
+    info = parsed["okr_key_result_info"].samples[0].labels
+    assert info == {
+        "namespace": "shop",
+        "key_result": "cost-per-order",
+        "objective": "reliable",
+        "direction": "decrease",
+        "measures": "cost",
+    }
+    series.update([], {})
+    assert b"okr_slo_sli_ratio{" not in series.text
+
+
+def test_exposition_escapes_label_values_and_leaves_empty_ones_out():
+    family = Family("x", 'a "help"\nline', ("a", "b", "c"), [(('q"uote\\back\nline', "", "v"), 1.5)])
+    text = exposition([family]).decode()
+    assert text == '# HELP x a "help"\\nline\n# TYPE x gauge\nx{a="q\\"uote\\\\back\\nline",c="v"} 1.5\n'
+    (sample,) = next(text_string_to_metric_families(text)).samples
+    assert sample.labels == {"a": 'q"uote\\back\nline', "c": "v"}
+
+
+def test_the_operator_serves_the_status_series_with_its_own_metrics():
+    metrics = Metrics()
+    metrics.statuses.update(entries(OBJECTIVE), {})
+    metrics.reconciles.labels("Objective", "ok").inc()
+
+    async def scrape():
+        runner = await serve(metrics, 0, stale_after=60)
+        try:
+            port = runner.addresses[0][1]
+            async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                return await resp.text()
+        finally:
+            await runner.cleanup()
+
+    text = asyncio.run(scrape())
+    names = {f.name for f in text_string_to_metric_families(text)}
+    assert {"okr_reconcile", "okr_objective_progress_ratio", "okr_objective_state"} <= names

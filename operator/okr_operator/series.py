@@ -13,6 +13,7 @@ says so with ``measures="cost"`` (the only value: anything else is not exported)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,7 +107,7 @@ class Family:
 
 
 def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
 
@@ -196,3 +197,20 @@ def status_families(entries: Iterable[Entry], statuses: Mapping[Any, Mapping[str
         status = (statuses or {}).get(e.ref, e.status) or {}
         _BY_KIND[e.ref.kind](b, e, status)
     return sorted(b.families.values(), key=lambda f: f.name)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def exposition(families: Iterable[Family]) -> bytes:
+    """The families in the Prometheus text format (version 0.0.4), rendered once per cycle so that a scrape only
+    copies bytes (prometheus_client's collectors took seconds per scrape at 10 000 objects)."""
+    out = []
+    for f in families:
+        help_text = f.help.replace("\\", "\\\\").replace("\n", "\\n")
+        out.append(f"# HELP {f.name} {help_text}\n# TYPE {f.name} gauge\n")
+        for labels, value in f.samples:
+            pairs = ",".join(f'{n}="{_escape(v)}"' for n, v in zip(f.labels, labels, strict=True) if v)
+            out.append(f"{f.name}{{{pairs}}} {value!r}\n")
+    return "".join(out).encode()

@@ -3,38 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from ..api.identity import Entry, Ref
-from ..series import status_families
+from ..series import exposition, status_families
 
 
-class StatusCollector(Collector):
-    """The status gauges of the last evaluation (``series.status_families``), built once per cycle.
-
-    Scrapes only format them; objects that are gone leave no stale series.
-    """
+class StatusSeries:
+    """The status gauges of the last evaluation (``series.status_families``) as exposition text, rendered once
+    per cycle (in the loop's worker thread); scrapes append the bytes. Objects that are gone leave no series."""
 
     def __init__(self) -> None:
-        self.families: list[GaugeMetricFamily] = []
+        self.text = b""
 
     def update(self, entries: Iterable[Entry], statuses: Mapping[Ref, Mapping[str, Any]]) -> None:
-        families = []
-        for family in status_families(entries, statuses):
-            gauge = GaugeMetricFamily(family.name, family.help, labels=list(family.labels))
-            for labels, value in family.samples:
-                gauge.add_metric(list(labels), value)
-            families.append(gauge)
-        self.families = families
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield from self.families
+        self.text = exposition(status_families(entries, statuses))
 
 
 class Metrics:
@@ -43,8 +30,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.statuses = StatusCollector()
-        r.register(self.statuses)
+        self.statuses = StatusSeries()
         self.reconciles = Counter("okr_reconcile", "Reconciles of okr.dev objects.", ["kind", "result"], registry=r)
         self.reconcile_seconds = Histogram(
             "okr_reconcile_duration_seconds", "Reconcile duration.", ["kind"], registry=r
@@ -81,7 +67,8 @@ async def serve(metrics: Metrics, port: int, *, stale_after: float) -> web.AppRu
 
     async def metrics_handler(_: web.Request) -> web.Response:
         return web.Response(
-            body=generate_latest(metrics.registry), headers={"Content-Type": "text/plain; version=0.0.4"}
+            body=generate_latest(metrics.registry) + metrics.statuses.text,
+            headers={"Content-Type": "text/plain; version=0.0.4"},
         )
 
     async def health_handler(_: web.Request) -> web.Response:
