@@ -381,3 +381,44 @@ def test_what_the_schema_cannot_check_becomes_a_condition(cluster, namespace, se
     assert get(cluster, "prometheusrule", namespace, "broken-slo") is None
     events = get(cluster, "events", namespace)["items"]
     assert any(e["reason"] == "InvalidSpec" and e["involvedObject"]["name"] == "broken" for e in events)
+
+
+def test_a_maintenance_window_quiets_rules_and_marks_its_slos(cluster, applied):
+    """kubectl get mw shows ACTIVE/UNTIL/NEXT; the SLO says InMaintenance; its rules are quiet; undone on delete."""
+    ns = applied
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
+    window = {
+        "apiVersion": "okr.dev/v1alpha1",
+        "kind": "MaintenanceWindow",
+        "metadata": {"name": "db-upgrade"},
+        "spec": {
+            "slos": {"names": ["checkout-availability"]},
+            "start": start,
+            "duration": "1h",
+            "reason": "database upgrade",
+        },
+    }
+    apply(cluster, ns, yaml.safe_dump(window))
+    mw = wait_status(cluster, "mw", ns, "db-upgrade", lambda s: s.get("active") is True, what="active")
+    assert mw["slos"] == ["checkout-availability"] and mw["activeUntil"]
+    table = cluster.kubectl("get", "mw", "-n", ns).stdout.splitlines()
+    assert table[0].split()[:5] == ["NAME", "ACTIVE", "UNTIL", "NEXT", "DURATION"], table
+    assert table[1].split()[:2] == ["db-upgrade", "true"], table
+
+    def in_maintenance(s: dict[str, Any]) -> bool:
+        return condition(s, "InMaintenance").get("status") == "True"
+
+    slo = wait_status(cluster, "slo", ns, "checkout-availability", in_maintenance, what="InMaintenance")
+    assert "database upgrade" in condition(slo, "InMaintenance")["message"]
+    assert condition(slo, "Ready")["status"] == "True"
+
+    def rules_quiet(quiet: bool) -> bool:
+        rule = get(cluster, "prometheusrule", ns, "checkout-availability-slo") or {}
+        alerts = [r for g in rule.get("spec", {}).get("groups", []) for r in g["rules"] if "alert" in r]
+        return bool(alerts) and all(("unless on ()" in r["expr"]) == quiet for r in alerts)
+
+    wait_until(lambda: rules_quiet(True), 30, "the SLO's alerts to be quiet")
+    assert not condition(status(cluster, "slo", ns, "checkout-latency"), "InMaintenance")
+    cluster.kubectl("delete", "mw", "db-upgrade", "-n", ns)
+    wait_until(lambda: rules_quiet(False), 30, "the SLO's alerts to be back")
+    wait_status(cluster, "slo", ns, "checkout-availability", lambda s: not in_maintenance(s), what="no InMaintenance")

@@ -31,6 +31,7 @@ EXPECTED_OBJECTS = {
     ("CustomResourceDefinition", "objectives.okr.dev"),
     ("CustomResourceDefinition", "keyresults.okr.dev"),
     ("CustomResourceDefinition", "servicelevelobjectives.okr.dev"),
+    ("CustomResourceDefinition", "maintenancewindows.okr.dev"),
     ("CustomResourceDefinition", "clusterkopfpeerings.kopf.dev"),
     ("CustomResourceDefinition", "kopfpeerings.kopf.dev"),
     ("ServiceAccount", "okr-operator"),

@@ -1,15 +1,18 @@
 """From validated manifests to the objects the operator owns: PrometheusRules and AnalysisTemplates.
 
-Pure: the same manifests and options always give byte-identical output (``okrctl generate`` and the
-operator's reconcile both call ``objects_for_*``).
+Pure: the same manifests and options (and time, when maintenance windows apply) always give byte-identical
+output (``okrctl generate`` and the operator's reconcile both call ``objects_for_*``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from .api import KeyResult, Objective, ServiceLevelObjective
+from .api import KeyResult, MaintenanceWindow, Objective, ServiceLevelObjective
+from .maintenance.schedule import applicable, rule_intervals
 from .okr.period import Period, PeriodError, parse_period
 from .okr.rules import render_key_result_rule
 from .prometheus.config import DEFAULT_URL
@@ -25,10 +28,28 @@ class RenderOptions:
     prometheus_address: str = DEFAULT_URL
 
 
-def objects_for_slo(slo: ServiceLevelObjective, options: RenderOptions) -> list[dict[str, Any]]:
-    """The PrometheusRule and, when gated, the AnalysisTemplate of one SLO."""
-    objects = [render_prometheus_rule(slo, labels=options.rule_labels)]
-    template = render_analysis_template(slo, prometheus_address=options.prometheus_address)
+def objects_for_slo(
+    slo: ServiceLevelObjective,
+    options: RenderOptions,
+    windows: Sequence[MaintenanceWindow] = (),
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The PrometheusRule and, when gated, the AnalysisTemplate of one SLO.
+
+    ``windows``: MaintenanceWindows (of any SLO; those covering this one apply). The rules carry their
+    intervals of the day of ``now`` and the next days (``maintenance.rule_intervals``): quiet alerts, events
+    left out of the budget."""
+    meta = slo.metadata
+    mine = applicable(windows, meta.namespace or "default", meta.name, meta.labels)
+    if mine and now is None:
+        raise ValueError("objects_for_slo: maintenance windows apply, so give the time (now)")
+    intervals = rule_intervals(mine, now) if mine and now is not None else []
+    objects = [render_prometheus_rule(slo, labels=options.rule_labels, maintenance=intervals)]
+    template = render_analysis_template(
+        slo,
+        prometheus_address=options.prometheus_address,
+        excluding_maintenance=any(w.spec.exclude_from_budget for w in mine),
+    )
     if template is not None:
         objects.append(template)
     return objects

@@ -195,7 +195,9 @@ def status_families(entries: Iterable[Entry], statuses: Mapping[Any, Mapping[str
         if e.model is None:
             continue
         status = (statuses or {}).get(e.ref, e.status) or {}
-        _BY_KIND[e.ref.kind](b, e, status)
+        add = _BY_KIND.get(e.ref.kind)  # MaintenanceWindows have no status gauges
+        if add is not None:
+            add(b, e, status)
     return sorted(b.families.values(), key=lambda f: f.name)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .common import API_VERSION, GROUP, VERSION, ApiModel, Condition
+from .maintenance import KIND as MAINTENANCE_WINDOW_KIND
+from .maintenance import MaintenanceWindow
 from .okr import (
     KEY_RESULT_KIND,
     OBJECTIVE_KIND,
@@ -45,6 +47,7 @@ KINDS: dict[str, KindInfo] = {
         KindInfo(OBJECTIVE_KIND, "objectives", "objective", ("obj",), Objective),
         KindInfo(KEY_RESULT_KIND, "keyresults", "keyresult", ("kr",), KeyResult),
         KindInfo(SLO_KIND, "servicelevelobjectives", "servicelevelobjective", ("slo",), ServiceLevelObjective),
+        KindInfo(MAINTENANCE_WINDOW_KIND, "maintenancewindows", "maintenancewindow", ("mw",), MaintenanceWindow),
     )
 }
 
@@ -53,6 +56,7 @@ __all__ = [
     "GROUP",
     "KEY_RESULT_KIND",
     "KINDS",
+    "MAINTENANCE_WINDOW_KIND",
     "OBJECTIVE_KIND",
     "SLO_KIND",
     "VERSION",
@@ -62,6 +66,7 @@ __all__ = [
     "KeyResultSpec",
     "KeyResultStatus",
     "KindInfo",
+    "MaintenanceWindow",
     "Objective",
     "ObjectiveSpec",
     "ObjectiveStatus",

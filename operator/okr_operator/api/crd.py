@@ -43,6 +43,15 @@ PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
         {"name": "State", "type": "string", "jsonPath": ".status.state"},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ],
+    "MaintenanceWindow": [
+        {"name": "Active", "type": "boolean", "jsonPath": ".status.active"},
+        {"name": "Until", "type": "date", "jsonPath": ".status.activeUntil"},
+        {"name": "Next", "type": "string", "jsonPath": ".status.nextStart"},
+        {"name": "Duration", "type": "string", "jsonPath": ".spec.duration"},
+        {"name": "Reason", "type": "string", "jsonPath": ".spec.reason"},
+        {"name": "Schedule", "type": "string", "jsonPath": ".spec.schedule", "priority": 1},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    ],
 }
 
 # Keys of JSON Schema that a structural schema does not accept, or that only add noise.

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from . import API_VERSION, GROUP, KINDS, ApiModel
 from .common import DURATION_PATTERN, LABEL_NAME_PATTERN, SAFE_VALUE_PATTERN
+from .maintenance import CRON_PATTERN
 from .okr import PERIOD_DESCRIPTION, PERIOD_PATTERN, KeyResult
 from .slo import RUNBOOK_URL_PATTERN, WINDOW_PATTERN
 
@@ -31,6 +32,7 @@ PATTERN_HINTS = {
     SAFE_VALUE_PATTERN: "use letters, digits, space and _ . : / - only (the value becomes a Prometheus label)",
     LABEL_NAME_PATTERN: "label names are letters, digits and _, not starting with a digit",
     RUNBOOK_URL_PATTERN: "use an http:// or https:// URL without spaces, quotes or braces",
+    CRON_PATTERN: "use 5 cron fields (minute hour day-of-month month day-of-week), e.g. '0 2 * * 6'",
 }
 
 

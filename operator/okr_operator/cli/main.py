@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from .. import __version__, yamlio
-from ..api import KEY_RESULT_KIND, OBJECTIVE_KIND, SLO_KIND
+from ..api import KEY_RESULT_KIND, MAINTENANCE_WINDOW_KIND, OBJECTIVE_KIND, SLO_KIND
 from ..api.crd import render_crds
 from ..api.loader import ManifestSet, load_manifests
 from ..generate import (
@@ -85,12 +85,15 @@ def validate(files: tuple[str, ...], namespace: str, output: str) -> None:
     sys.exit(1 if manifests.errors else 0)
 
 
-def generated_objects(manifests: ManifestSet, options: RenderOptions) -> list[dict[str, Any]]:
-    """Every object the operator would own for these manifests, in a stable order."""
+def generated_objects(
+    manifests: ManifestSet, options: RenderOptions, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every object the operator would own for these manifests (at ``now``, for maintenance windows)."""
     objectives = manifests.of_kind(OBJECTIVE_KIND)
+    windows = manifests.of_kind(MAINTENANCE_WINDOW_KIND)
     objects: list[dict[str, Any]] = []
     for slo in manifests.of_kind(SLO_KIND):
-        objects.extend(objects_for_slo(slo, options))
+        objects.extend(objects_for_slo(slo, options, windows, now or datetime.now(UTC)))
     for kr in manifests.of_kind(KEY_RESULT_KIND):
         objective = find_objective(objectives, kr)
         if kr.spec.source.prometheus is not None and key_result_period(kr, objective) is None:
@@ -124,12 +127,14 @@ def generated_objects(manifests: ManifestSet, options: RenderOptions) -> list[di
     show_default=True,
     help="Prometheus URL written into AnalysisTemplates (Argo Rollouts queries it).",
 )
+@click.option("--at", "at", metavar="RFC3339", help="Render maintenance windows as of this time (default: now).")
 def generate(
     files: tuple[str, ...],
     namespace: str,
     output_dir: Path | None,
     rule_label: tuple[str, ...],
     prometheus_address: str,
+    at: str | None,
 ) -> None:
     """Print the PrometheusRules and AnalysisTemplates the operator would create."""
     manifests = _load(files, namespace)
@@ -138,7 +143,7 @@ def generate(
         click.echo(f"{len(manifests.errors)} problem(s); nothing generated (run okrctl validate)", err=True)
         sys.exit(1)
     options = RenderOptions(rule_labels=_labels(rule_label), prometheus_address=prometheus_address)
-    objects = generated_objects(manifests, options)
+    objects = generated_objects(manifests, options, _parse_time(at))
     if output_dir is None:
         sys.stdout.write(yamlio.dump_all(objects))
         return

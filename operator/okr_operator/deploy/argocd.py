@@ -1,4 +1,4 @@
-"""Argo CD artefacts generated from one source: the three ``health.lua`` checks and the argocd-cm patch.
+"""Argo CD artefacts generated from one source: the ``health.lua`` checks and the argocd-cm patch.
 
 The checks are laid out as Argo CD keeps its own (``config/argocd/<group>/<Kind>/health.lua`` beside
 ``health_test.yaml`` and ``testdata/``), but each ``health.lua`` is rendered from shared parts under
@@ -29,6 +29,7 @@ HEALTH_PARTS: dict[str, tuple[str, ...]] = {
     "Objective": ("common", "pace", "Objective"),
     "KeyResult": ("common", "pace", "KeyResult"),
     "ServiceLevelObjective": ("common", "ServiceLevelObjective"),
+    "MaintenanceWindow": ("common", "MaintenanceWindow"),
 }
 """Kind -> the parts under ``config/argocd/lua/`` its ``health.lua`` is made of, in order."""
 

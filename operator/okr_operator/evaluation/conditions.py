@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 # The conditions the evaluation writes; the reconcile handler writes RulesSynced.
-EVALUATION_CONDITIONS = ("Valid", "MetricsAvailable", "Ready")
+EVALUATION_CONDITIONS = ("Valid", "MetricsAvailable", "Ready", "InMaintenance")
 
 
 def condition(type_: str, ok: bool | None, reason: str, message: str = "") -> dict[str, Any]:

@@ -24,12 +24,18 @@ from ..prometheus.types import PrometheusError, Sample
 from .batch import QueryFn
 from .conditions import changed_fields, find
 from .key_result_status import KR_FIELDS, key_result_status, measure_key_results, objective_key
+from .maintenance_status import MW_FIELDS, maintenance_window_status, slo_intervals
 from .objective_status import OBJECTIVE_FIELDS, Alignment, objective_status
-from .slo_status import SLO_FIELDS, measure_slos, slo_status
+from .slo_status import SLO_FIELDS, measure_slos, range_seconds, slo_status, slo_windows
 from .snapshot import Snapshot
 from .status import invalid_status, keep_written
 
-OWNED_FIELDS = {"ServiceLevelObjective": SLO_FIELDS, "KeyResult": KR_FIELDS, "Objective": OBJECTIVE_FIELDS}
+OWNED_FIELDS = {
+    "ServiceLevelObjective": SLO_FIELDS,
+    "KeyResult": KR_FIELDS,
+    "Objective": OBJECTIVE_FIELDS,
+    "MaintenanceWindow": MW_FIELDS,
+}
 
 
 @dataclass(frozen=True)
@@ -78,13 +84,7 @@ class Evaluator:
         outcome = Outcome()
         self.queries = self.errors = 0
 
-        slos = [e for e in snapshot.slos if e.model is not None]
-        measured = measure_slos(self._query, slos, now, self.sli_source) if slos else {}
-        for e in snapshot.slos:
-            if e.model is None:
-                outcome.statuses[e.ref] = invalid_status(e, SLO_FIELDS, now)
-            else:
-                outcome.statuses[e.ref] = slo_status(e, measured[e.ref], now)
+        self._slos(snapshot, now, outcome)
 
         objectives = {e.ref.key: e for e in snapshot.objectives if e.model is not None}
         slo_statuses = {r.key: s for r, s in outcome.statuses.items() if r.kind == "ServiceLevelObjective"}
@@ -127,6 +127,23 @@ class Evaluator:
             outcome.transitions.extend(_transitions(e, new))
         outcome.queries, outcome.query_errors = self.queries, self.errors
         return outcome
+
+    def _slos(self, snapshot: Snapshot, now: datetime, outcome: Outcome) -> None:
+        """The statuses of every SLO and MaintenanceWindow (windows quiet alerts and leave events out)."""
+        slos = [e for e in snapshot.slos if e.model is not None]
+        lookback = {r: max(map(range_seconds, w.values())) for r, w in slo_windows(slos, now).items()}
+        maintenance = slo_intervals(slos, snapshot.maintenance_windows, now, lookback)
+        measured = measure_slos(self._query, slos, now, self.sli_source, maintenance) if slos else {}
+        for e in snapshot.slos:
+            if e.model is None:
+                outcome.statuses[e.ref] = invalid_status(e, SLO_FIELDS, now)
+            else:
+                outcome.statuses[e.ref] = slo_status(e, measured[e.ref], now, maintenance.get(e.ref))
+        for e in snapshot.maintenance_windows:
+            if e.model is None:
+                outcome.statuses[e.ref] = invalid_status(e, MW_FIELDS, now)
+            else:
+                outcome.statuses[e.ref] = maintenance_window_status(e, slos, now)
 
 
 def _model(entry: Entry | None) -> Any:

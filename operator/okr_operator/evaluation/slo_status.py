@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..api.identity import Entry, Ref
+from ..maintenance.schedule import Interval
 from ..prometheus.types import PrometheusError, finite
 from ..slo.budget import evaluate_budget
+from ..slo.exclusion import excluded_ratio
 from ..slo.expressions import le_value, raw_ratio, recorded_ratio
 from ..slo.windows import burn_rate_conditions, status_windows, window_seconds
 from .batch import Answer, QueryFn, batch, run
-from .conditions import condition, human_duration, rounded
+from .conditions import condition, human_duration, iso, rounded
 from .status import drop_none, finish, kept_note, valid_condition
 
 SLO_FIELDS = ("sli", "errorBudget", "burnRates", "timeToExhaustion", "state", "alerts", "lastEvaluated")
@@ -40,8 +42,24 @@ def slo_windows(entries: list[Entry], now: datetime) -> dict[Ref, dict[str, str]
     return plan
 
 
-def measure_slos(query: QueryFn, entries: list[Entry], now: datetime, sli_source: str) -> dict[Ref, Measured]:
-    """One query per distinct range for all SLOs; ``sli_source`` is raw (indicators) or recorded (our rules)."""
+def _raw(e: Entry, rng: str, now: datetime, maintenance: dict[Ref, list[Interval]]) -> str:
+    """An SLO's raw error ratio over ``rng``, without the events of its excluding maintenance windows."""
+    excluded = excluded_ratio(e.model.spec, range_seconds(rng), maintenance.get(e.ref, ()), now)
+    return excluded or raw_ratio(e.model.spec, rng)
+
+
+def measure_slos(
+    query: QueryFn,
+    entries: list[Entry],
+    now: datetime,
+    sli_source: str,
+    maintenance: dict[Ref, list[Interval]] | None = None,
+) -> dict[Ref, Measured]:
+    """One query per distinct range for all SLOs; ``sli_source`` is raw (indicators) or recorded (our rules).
+
+    ``maintenance``: per SLO, the intervals of its maintenance windows; raw ratios leave out those that exclude
+    events from the budget (recorded ratios already do: the recording rules skip them)."""
+    maintenance = maintenance or {}
     plan = slo_windows(entries, now)
     by_range: dict[str, list[Entry]] = defaultdict(list)
     for e in entries:
@@ -52,7 +70,7 @@ def measure_slos(query: QueryFn, entries: list[Entry], now: datetime, sli_source
         if sli_source == "recorded":
             answers[rng] = run(query, recorded_ratio(rng), namespace_label="namespace", name_label="slo")
         else:
-            answers[rng] = run(query, batch((m.ref.key, raw_ratio(m.model.spec, rng)) for m in members))
+            answers[rng] = run(query, batch((m.ref.key, _raw(m, rng, now, maintenance)) for m in members))
     measured: dict[Ref, Measured] = {}
     for e in entries:
         m = Measured()
@@ -90,11 +108,30 @@ def check_buckets(query: QueryFn, entries: list[Entry], measured: dict[Ref, Meas
             )
 
 
-def slo_status(e: Entry, m: Measured, now: datetime) -> dict[str, Any]:
+def maintenance_condition(intervals: list[Interval], now: datetime) -> dict[str, Any] | None:
+    """InMaintenance: True with until-when and why while a window holds now; False (with the next one) when
+    the SLO has windows but none now; None when it has none."""
+    if not intervals:
+        return None
+    active = [i for i in intervals if i.holds(now)]
+    if active:
+        last = max(active, key=lambda i: i.end)
+        what = "alerts quiet" if last.suppress else "alerts on"
+        what += ", events left out of the budget" if last.exclude else ""
+        message = f"MaintenanceWindow {last.window} until {iso(last.end)}: {last.reason} ({what})"
+        return condition("InMaintenance", True, "MaintenanceWindow", message)
+    upcoming = [i for i in intervals if i.start > now]
+    message = f"next: MaintenanceWindow {upcoming[0].window} at {iso(upcoming[0].start)}" if upcoming else ""
+    return condition("InMaintenance", False, "NoActiveWindow", message)
+
+
+def slo_status(e: Entry, m: Measured, now: datetime, maintenance: list[Interval] | None = None) -> dict[str, Any]:
     """The status of one SLO from what was measured (its last values kept when Prometheus failed)."""
     spec: Any = e.model.spec
     old = e.status
     conds = [valid_condition(m.problems)]
+    in_maintenance = maintenance_condition(maintenance or [], now)
+    quiet = any(i.suppress and i.holds(now) for i in maintenance or [])
     if m.error is not None:
         status = {k: old[k] for k in SLO_FIELDS if k in old}
         conds.append(condition("MetricsAvailable", False, m.error.reason, m.error.message + kept_note(old)))
@@ -120,7 +157,7 @@ def slo_status(e: Entry, m: Measured, now: datetime) -> dict[str, Any]:
             "burnRates": {w: rounded(b, 3) for w, b in figures.burn_rates.items()} or None,
             "timeToExhaustion": human_duration(figures.time_to_exhaustion),
             "state": str(figures.state),
-            "alerts": list(figures.alerts) or None,
+            "alerts": None if quiet else (list(figures.alerts) or None),
         }
         if figures.sli is None:
             conds.append(
@@ -134,7 +171,7 @@ def slo_status(e: Entry, m: Measured, now: datetime) -> dict[str, Any]:
             )
         else:
             conds.append(condition("MetricsAvailable", True, "Measured", f"{len(m.ratios)} windows measured"))
-    return finish(status, conds, old, now)
+    return finish(status, conds, old, now, info=[in_maintenance] if in_maintenance else [])
 
 
 def compliance_range(window: str, now: datetime) -> str:

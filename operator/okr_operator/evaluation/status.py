@@ -31,11 +31,20 @@ def drop_none(d: dict[str, Any]) -> dict[str, Any] | None:
     return out or None
 
 
-def finish(status: dict[str, Any], conds: list[dict[str, Any]], old: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """``status`` without None fields, with the conditions (plus Ready) stamped and lastEvaluated."""
+def finish(
+    status: dict[str, Any],
+    conds: list[dict[str, Any]],
+    old: dict[str, Any],
+    now: datetime,
+    info: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``status`` without None fields, with the conditions (plus Ready) stamped and lastEvaluated.
+
+    ``info`` conditions (InMaintenance) are written too but do not decide Ready."""
     status = {k: v for k, v in status.items() if v is not None}
     ready = ready_condition(conds, old)
     conds.append(ready)
+    conds.extend(info or [])
     status["conditions"] = stamp(conds, old.get("conditions"), now)
     status["lastEvaluated"] = iso(now)
     return status

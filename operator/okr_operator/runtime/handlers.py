@@ -10,15 +10,18 @@ import logging
 import os
 import socket
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
-from ..api import GROUP, VERSION
+from ..api import GROUP, VERSION, MaintenanceWindow
+from ..api import MAINTENANCE_WINDOW_KIND as MW_KIND
 from ..api.identity import Ref, entry_from_body
 from ..generate import RenderOptions, find_objective, objects_for_key_result, objects_for_slo
 from ..generated import MANAGED_BY
 from ..kube.client import FIELD_MANAGER, KubeAdapter, KubeError, LeaderLease
+from ..maintenance.schedule import applicable, rule_intervals
 from ..prometheus.adapter import PrometheusAdapter
 from ..webview.server import serve as serve_web
 from . import memory
@@ -45,6 +48,8 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Per SLO, the maintenance intervals its applied rules carry (see refresh_maintenance).
+        self.maintenance_keys: dict[Ref, tuple[Any, ...]] = {}
         self.store = Store()
         self.metrics = Metrics()
         self.kube = KubeAdapter()
@@ -230,7 +235,9 @@ def _body(body: kopf.Body, kind: str) -> dict[str, Any]:
 async def reconcile_slo_handler(body: kopf.Body, **_: Any) -> None:
     runtime, started = rt(), time.monotonic()
     data = _body(body, "ServiceLevelObjective")
-    done = await asyncio.to_thread(reconcile_slo, data, runtime.kube, runtime.options, runtime.selection.view)
+    windows = _windows(runtime, ref_of(data).namespace)
+    done = await asyncio.to_thread(reconcile_slo, data, runtime.kube, runtime.options, runtime.selection.view, windows)
+    runtime.maintenance_keys[ref_of(data)] = _maintenance_key(runtime, data, windows)
     await _finish("ServiceLevelObjective", data, done, started)
 
 
@@ -266,6 +273,50 @@ async def objective_changed(body: kopf.Body, **_: Any) -> None:
         await _finish("KeyResult", kr, Reconciled(done.status, done.events), time.monotonic())
 
 
+# ------------------------------------------------------------------ maintenance windows
+
+
+def _windows(runtime: Runtime, namespace: str) -> list[MaintenanceWindow]:
+    """The valid MaintenanceWindows of ``namespace`` in the store."""
+    return [e.model for b in runtime.store.of_kind(MW_KIND, namespace) if (e := entry_from_body(b)) and e.model]
+
+
+def _maintenance_key(runtime: Runtime, slo: dict[str, Any], windows: list[MaintenanceWindow]) -> tuple[Any, ...]:
+    """What of the maintenance windows the SLO's rules carry today: re-render when it changes."""
+    ref = ref_of(slo)
+    mine = applicable(windows, ref.namespace, ref.name, (slo.get("metadata") or {}).get("labels"))
+    return tuple(rule_intervals(mine, datetime.now(UTC))) + tuple(w.spec.exclude_from_budget for w in mine)
+
+
+async def refresh_maintenance(namespace: str) -> None:
+    """Re-render the SLOs of ``namespace`` whose maintenance intervals changed (a window changed, or a day began)."""
+    runtime = rt()
+    windows = _windows(runtime, namespace)
+    for slo in runtime.store.of_kind("ServiceLevelObjective", namespace):
+        ref = ref_of(slo)
+        key = _maintenance_key(runtime, slo, windows)
+        if runtime.maintenance_keys.get(ref) == key:
+            continue
+        done = await asyncio.to_thread(
+            reconcile_slo, slo, runtime.kube, runtime.options, runtime.selection.view, windows
+        )
+        runtime.maintenance_keys[ref] = key
+        await _finish("ServiceLevelObjective", slo, Reconciled(done.status, done.events), time.monotonic())
+
+
+@kopf.on.event(GROUP, VERSION, "maintenancewindows")
+async def maintenance_window_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
+    _remember(event, body)
+    if RUNTIME is not None:
+        await refresh_maintenance(ref_of(dict(body)).namespace)
+
+
+@kopf.timer(GROUP, VERSION, "maintenancewindows", interval=600, idle=60)
+async def maintenance_window_timer(body: kopf.Body, **_: Any) -> None:
+    """Rules carry a few days of windows: every 10 minutes, re-render what a new day (or a window) changed."""
+    await refresh_maintenance(ref_of(dict(body)).namespace)
+
+
 # ------------------------------------------------------------------ drift
 
 
@@ -277,7 +328,7 @@ def _desired_for(runtime: Runtime, owner: Ref) -> list[dict[str, Any]]:
     if entry is None or entry.model is None:
         return []
     if owner.kind == "ServiceLevelObjective":
-        return objects_for_slo(entry.model, runtime.options)
+        return objects_for_slo(entry.model, runtime.options, _windows(runtime, owner.namespace), datetime.now(UTC))
     objectives = [
         e.model for b in runtime.store.of_kind("Objective", owner.namespace) if (e := entry_from_body(b)) and e.model
     ]

@@ -8,11 +8,12 @@ RulesSynced also says whether a Prometheus resource selects the applied Promethe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..api import KeyResult, ServiceLevelObjective
+from ..api import KeyResult, MaintenanceWindow, ServiceLevelObjective
 from ..api.identity import Ref, entry_from_body
 from ..evaluation.conditions import condition, find, normalise, stamp
 from ..generate import RenderOptions, objects_for_key_result, objects_for_slo
@@ -120,14 +121,19 @@ def _generated(body: dict[str, Any], field: str) -> bool:
 
 
 def reconcile_slo(
-    body: dict[str, Any], kube: KubeAdapter, options: RenderOptions, view: SelectionView | None = None
+    body: dict[str, Any],
+    kube: KubeAdapter,
+    options: RenderOptions,
+    view: SelectionView | None = None,
+    windows: Sequence[MaintenanceWindow] = (),
 ) -> Reconciled:
+    """Render and apply the SLO's objects; ``windows``: the MaintenanceWindows of its namespace."""
     now = datetime.now(UTC)
     entry = entry_from_body(body)
     if entry is None or entry.model is None:
         return _invalid(body, entry.invalid if entry else None, now)
     slo: ServiceLevelObjective = entry.model
-    objects = objects_for_slo(slo, options)
+    objects = objects_for_slo(slo, options, windows, now)
     kinds = {o["kind"] for o in objects}
     stale = []
     if "AnalysisTemplate" not in kinds and _generated(body, "analysisTemplate"):  # the gate was switched off

@@ -27,7 +27,7 @@ from ..api.slo import ServiceLevelObjective
 from ..generated import generated_object
 from ..promtext import number
 from .budget import budget_fraction
-from .expressions import canary_matcher, raw_ratio
+from .expressions import canary_matcher, identity_selector, raw_ratio, recorded_ratio
 from .windows import CALENDAR_NOMINAL_SECONDS
 
 PROMETHEUS_ARG = "prometheus-address"
@@ -57,16 +57,25 @@ def burn_rate_query(slo: ServiceLevelObjective) -> str:
     return f"{raw_ratio(spec, gate.window, canary)} / {number(budget_fraction(spec.target))}"
 
 
-def budget_remaining_query(slo: ServiceLevelObjective) -> str:
-    """The service's remaining error budget (a fraction) over the SLO window."""
-    spec = slo.spec
-    return f"1 - {raw_ratio(spec, _gate_window(spec.window))} / {number(budget_fraction(spec.target))}"
+def budget_remaining_query(slo: ServiceLevelObjective, excluding: bool = False) -> str:
+    """The service's remaining error budget (a fraction) over the SLO window. ``excluding``: a maintenance
+    window leaves events out of the budget, so read the recording rules, which skip them (as status does)."""
+    spec, window = slo.spec, _gate_window(slo.spec.window)
+    if excluding:
+        ratio = recorded_ratio(window, identity_selector(slo.metadata.name, slo.metadata.namespace or "default"))
+        return f"1 - sum({ratio}) / {number(budget_fraction(spec.target))}"
+    return f"1 - {raw_ratio(spec, window)} / {number(budget_fraction(spec.target))}"
 
 
 def render_analysis_template(
-    slo: ServiceLevelObjective, *, prometheus_address: str, labels: dict[str, str] | None = None
+    slo: ServiceLevelObjective,
+    *,
+    prometheus_address: str,
+    labels: dict[str, str] | None = None,
+    excluding_maintenance: bool = False,
 ) -> dict[str, Any] | None:
-    """The AnalysisTemplate of ``slo``, or None when its gate is disabled."""
+    """The AnalysisTemplate of ``slo``, or None when its gate is disabled. ``excluding_maintenance``: one of
+    its maintenance windows leaves events out of the budget (the error-budget metric reads the records)."""
     gate = slo.spec.gate
     if not gate.enabled:
         return None
@@ -95,7 +104,9 @@ def render_analysis_template(
             **limits,
             "successCondition": f"{has_one_finite()} && result[0] >= {min_left}",
             "failureCondition": f"{has_one_finite()} && result[0] < {min_left}",
-            "provider": {"prometheus": {"address": address, "query": budget_remaining_query(slo)}},
+            "provider": {
+                "prometheus": {"address": address, "query": budget_remaining_query(slo, excluding_maintenance)}
+            },
         },
     ]
     args: list[dict[str, str]] = [{"name": PROMETHEUS_ARG, "value": prometheus_address}]

@@ -7,10 +7,12 @@ same page/ticket conditions. The windows of each condition are derived from the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..api.slo import ServiceLevelObjective, Severity
 from ..generated import generated_object
+from ..maintenance.schedule import Interval
 from ..promtext import literal_text, number
 from .budget import budget_fraction
 from .exhausted import budget_group
@@ -22,6 +24,7 @@ from .expressions import (
     raw_total,
     recorded_ratio,
 )
+from .maintenance_rules import with_maintenance
 from .windows import BASE_WINDOW, BurnRateCondition, burn_rate_conditions
 
 BURN_ALERT = "SLOErrorBudgetBurn"
@@ -93,8 +96,9 @@ def _burn_alert(
     return rule
 
 
-def slo_rule_groups(slo: ServiceLevelObjective) -> list[dict[str, Any]]:
-    """The ``spec.groups`` of the SLO's PrometheusRule (also usable as a plain Prometheus rule file)."""
+def slo_rule_groups(slo: ServiceLevelObjective, maintenance: Sequence[Interval] = ()) -> list[dict[str, Any]]:
+    """The ``spec.groups`` of the SLO's PrometheusRule (also usable as a plain Prometheus rule file), with the
+    SLO's ``maintenance`` intervals applied (quiet alerts, events left out: ``maintenance_rules``)."""
     spec = slo.spec
     name, namespace = slo.metadata.name, slo.metadata.namespace or "default"
     identity = {"slo": name, "namespace": namespace, "service": spec.service}
@@ -135,10 +139,12 @@ def slo_rule_groups(slo: ServiceLevelObjective) -> list[dict[str, Any]]:
         )
     groups = [{"name": f"okr-slo-{namespace}-{name}", "rules": rules}]
     budget = budget_group(slo, common_annotations) if alerting.enabled else None
-    return [*groups, budget] if budget else groups
+    return with_maintenance([*groups, budget] if budget else groups, maintenance)
 
 
-def render_prometheus_rule(slo: ServiceLevelObjective, *, labels: dict[str, str] | None = None) -> dict[str, Any]:
+def render_prometheus_rule(
+    slo: ServiceLevelObjective, *, labels: dict[str, str] | None = None, maintenance: Sequence[Interval] = ()
+) -> dict[str, Any]:
     """The PrometheusRule object generated for ``slo``.
 
     ``labels`` are the extra labels a Prometheus ``ruleSelector`` needs (e.g. ``release: kube-prometheus-stack``).
@@ -148,6 +154,6 @@ def render_prometheus_rule(slo: ServiceLevelObjective, *, labels: dict[str, str]
         "PrometheusRule",
         prometheus_rule_name(slo.metadata.name),
         slo,
-        {"groups": slo_rule_groups(slo)},
+        {"groups": slo_rule_groups(slo, maintenance)},
         labels,
     )
