@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help install test unit lint fmt crds argocd-cm dashboards tools demo demo-down bench bench-quick clean
+.PHONY: help install test unit lint fmt crds examples argocd-cm dashboards tools demo demo-down bench bench-quick clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -43,6 +43,9 @@ crds: $(STAMP) ## regenerate crds/ from the pydantic models (and their copies in
 	@$(VENV)/bin/okrctl crds -o crds/
 	@cp crds/*.yaml config/crd/bases/
 	@cp crds/*.yaml charts/okr-operator/crds/
+
+examples: $(STAMP) ## regenerate the golden pairs examples/_gen/ from examples/*.yaml (okrctl generate / convert)
+	@$(PY) -m examples.regenerate
 
 dashboards: $(STAMP) ## regenerate the shipped Grafana dashboards (chart and config/dashboards) from the code
 	@$(VENV)/bin/okrctl dashboards -o charts/okr-operator/dashboards
