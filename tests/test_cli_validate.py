@@ -15,7 +15,7 @@ BAD = ROOT / "tests" / "data" / "bad"
 EXPECTED = {
     "wrong-types.yaml": ["ServiceLevelObjective/wrong-types: spec.target: Input should be a valid number"],
     "unknown-field.yaml": ["Objective/unknown-field: spec.ownr: unknown field"],
-    "target-100.yaml": ["spec.target: Input should be less than 100"],
+    "target-100.yaml": ["spec.target: target must be at most 99.99999"],
     "target-0.yaml": ["spec.target: Input should be greater than 0"],
     "target--1.yaml": ["spec.target: Input should be greater than 0"],
     "end-before-start.yaml": ["Objective/end-before-start: spec.period: period end must not be before its start"],

@@ -7,6 +7,7 @@ garbage-collects them. The renderers in ``slo/`` and ``okr/`` fill in the spec; 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from .api.common import API_VERSION, GROUP
@@ -14,6 +15,33 @@ from .api.common import API_VERSION, GROUP
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = {MANAGED_BY_LABEL: "okr-operator"}
 OWNER_LABEL = f"{GROUP}/owner"
+
+# Kubernetes label values are at most 63 characters. Generated object names are kept to 140: object names
+# may have 253, but prometheus-operator names each rule file <namespace>-<name>-<uid>.yaml, a ConfigMap key
+# of at most 253 characters (63 + 1 + 140 + 1 + 36 + 5 = 246).
+MAX_LABEL_VALUE = 63
+MAX_GENERATED_NAME = 140
+_HASH_LENGTH = 10
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else its head and a hash of the whole (stable, unique
+    in practice): ``very-long-name...-3f2a9c01b7``."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH_LENGTH]
+    head = text[: limit - _HASH_LENGTH - 1].rstrip("-.")
+    return f"{head}-{digest}"
+
+
+def generated_name(owner_name: str, suffix: str) -> str:
+    """The name of an object generated for ``owner_name``: ``<owner>-<suffix>``, hash-shortened to fit."""
+    return shortened(f"{owner_name}-{suffix}", MAX_GENERATED_NAME)
+
+
+def label_value(text: str) -> str:
+    """``text`` as a Kubernetes label value (hash-shortened to 63 characters)."""
+    return shortened(text, MAX_LABEL_VALUE)
 
 
 def owner_reference(kind: str, name: str, uid: str | None) -> list[dict[str, Any]]:
@@ -34,7 +62,7 @@ def owner_reference(kind: str, name: str, uid: str | None) -> list[dict[str, Any
 
 def generated_labels(owner_name: str, labels: dict[str, str] | None) -> dict[str, str]:
     """The labels of an object generated for ``owner_name``: ``labels`` (for a ruleSelector) plus ours."""
-    return {**(labels or {}), **MANAGED_BY, OWNER_LABEL: owner_name}
+    return {**(labels or {}), **MANAGED_BY, OWNER_LABEL: label_value(owner_name)}
 
 
 def generated_object(

@@ -17,15 +17,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
 GROUP = "okr.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
-# A Prometheus/Kubernetes style duration with a single unit: 30s, 5m, 1h, 28d, 4w.
+# A Prometheus/Kubernetes style duration with a single unit: 30s, 5m, 1h, 28d, 4w; at most a year.
 DURATION_PATTERN = r"^[1-9][0-9]{0,5}(s|m|h|d|w)$"
+MAX_DURATION_SECONDS = 366 * 86400
+
+# Kubernetes object names (DNS-1123 subdomain) and namespaces (DNS-1123 label).
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -64,9 +69,72 @@ def cel_duration_seconds(expr: str) -> str:
     return f"({number} * {units}[{unit}])"
 
 
-Duration = Annotated[str, Field(pattern=DURATION_PATTERN, max_length=8)]
+def value_rule(cel: str, message: str, check: Callable[[Any], bool]) -> tuple[Any, Any]:
+    """Annotations for a rule on one value, checked by the apiserver (CEL on ``self``) and by the model
+    (the same message): ``Annotated[str, *value_rule(...)]``."""
+
+    def validate(value: Any) -> Any:
+        if value is not None and not check(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(validate), Field(
+        json_schema_extra={"x-kubernetes-validations": [{"rule": cel, "message": message}]}
+    )
+
+
+def _duration_in_range(value: str) -> bool:
+    return not _DURATION_RE.match(value) or parse_duration(value) <= MAX_DURATION_SECONDS
+
+
+Duration = Annotated[
+    str,
+    Field(pattern=DURATION_PATTERN, max_length=8),
+    *value_rule(
+        f"{cel_duration_seconds('self')} <= {MAX_DURATION_SECONDS}",
+        "durations are at most 366d (one year)",
+        _duration_in_range,
+    ),
+]
+
+# Strict scalars: the apiserver refuses "99.9" for a number and true for a number; so do the models (no
+# string-to-number or bool-to-number coercion), and numbers must be finite.
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Integer = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
+
 LabelName = Annotated[str, Field(pattern=LABEL_NAME_PATTERN)]
-Labels = dict[LabelName, Annotated[str, Field(max_length=256)]]
+
+# Labels the operator sets on generated alerts and series (their identity and routing): a user label with
+# one of these names would overwrite it, so that one team's alert could pose as another's.
+RESERVED_LABELS = (
+    "alertname",
+    "namespace",
+    "slo",
+    "service",
+    "severity",
+    "key_result",
+    "objective",
+    "owner",
+    "okr_namespace",
+    "okr_name",
+)
+_RESERVED_CEL = "[" + ", ".join(f"'{n}'" for n in RESERVED_LABELS) + "]"
+
+
+def _no_reserved(labels: dict[str, str]) -> bool:
+    return not any(k in RESERVED_LABELS or k.startswith("__") for k in labels)
+
+
+Labels = Annotated[
+    dict[LabelName, Annotated[str, Field(max_length=256)]],
+    *value_rule(
+        f"self.all(k, !(k in {_RESERVED_CEL}) && !k.startsWith('__'))",
+        f"label names {', '.join(RESERVED_LABELS)} and names starting with __ are set by the operator or "
+        "reserved by Prometheus; choose another name",
+        _no_reserved,
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -167,7 +235,7 @@ class LocalObjectReference(ApiModel):
 
     name: str = Field(
         description="Name of the object in the same namespace.",
-        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        pattern=NAME_PATTERN,
         max_length=253,
     )
 
@@ -177,8 +245,8 @@ class ObjectMeta(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)
-    namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    name: str = Field(pattern=NAME_PATTERN, max_length=253)
+    namespace: str | None = Field(None, pattern=NAMESPACE_PATTERN, max_length=63)
     generation: int | None = None
     uid: str | None = None
     labels: dict[str, str] | None = None

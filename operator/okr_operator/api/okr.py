@@ -11,16 +11,19 @@ from pydantic import Field, field_validator
 
 from .common import (
     API_VERSION,
+    NAME_PATTERN,
+    NAMESPACE_PATTERN,
     ApiModel,
     Condition,
     CrossFieldRule,
     GeneratedObjects,
     LocalObjectReference,
+    Number,
     ObjectMeta,
     StatusModel,
     exactly_one_of,
 )
-from .promql import check_syntax
+from .promql import check_instant, check_no_templates
 
 OBJECTIVE_KIND = "Objective"
 OBJECTIVE_PLURAL = "objectives"
@@ -28,9 +31,11 @@ KEY_RESULT_KIND = "KeyResult"
 KEY_RESULT_PLURAL = "keyresults"
 
 # 2026 (year), 2026-Q4 (quarter), 2026-11 (month) or 2026-10-01/2026-12-31 (dates, end inclusive).
+# Years from 1970 (Unix time; Prometheus has no samples before it).
+_YEAR = r"(19[7-9][0-9]|[2-9][0-9]{3})"
 PERIOD_PATTERN = (
-    r"^[0-9]{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
-    r"|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])/[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+    rf"^{_YEAR}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+    rf"|^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])/{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 )
 PERIOD_DESCRIPTION = (
     "OKR period: a quarter (2026-Q4), a month (2026-11), a year (2026) or an ISO 8601 date "
@@ -44,6 +49,32 @@ def _period_end_after_start(period: str | None) -> bool:
     start, end = period.split("/")
     return end >= start
 
+
+def _real_dates(period: str | None) -> bool:
+    if not period or "/" not in period:
+        return True
+    try:
+        for part in period.split("/"):
+            dt.date.fromisoformat(part)
+    except ValueError:
+        return False
+    return True
+
+
+def _cel_real_date(d: str) -> str:
+    """CEL: the day of the ISO date ``d`` (YYYY-MM-DD, pattern-checked) exists in its month."""
+    year = f"int({d}.substring(0, 4))"
+    leap = f"({year} % 4 == 0 && ({year} % 100 != 0 || {year} % 400 == 0))"
+    days = f"[31, {leap} ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]"
+    return f"int({d}.substring(8, 10)) <= {days}[int({d}.substring(5, 7)) - 1]"
+
+
+PERIOD_DATES_RULE = CrossFieldRule(
+    cel="!has(self.period) || !self.period.contains('/') || self.period.split('/').all(d, " + _cel_real_date("d") + ")",
+    message="period dates must exist in the calendar (e.g. 2026-02-29 does not; February 2026 has 28 days)",
+    check=lambda spec: _real_dates(spec.period),
+    field=".period",
+)
 
 PERIOD_RULE = CrossFieldRule(
     cel="!has(self.period) || !self.period.contains('/') || self.period.split('/')[1] >= self.period.split('/')[0]",
@@ -70,10 +101,10 @@ class PaceState(StrEnum):
 class ObjectiveReference(ApiModel):
     """A parent objective, possibly in another namespace (alignment is listed, no data is copied)."""
 
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253, description="Name.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=253, description="Name.")
     namespace: str | None = Field(
         None,
-        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        pattern=NAMESPACE_PATTERN,
         max_length=63,
         description="Namespace; defaults to the objective's own.",
     )
@@ -84,7 +115,7 @@ class ObjectiveSpec(ApiModel):
 
     title: str = Field(min_length=1, max_length=256, description="Short statement of the goal.")
     owner: str = Field("", max_length=256, description="Team or person accountable.")
-    period: str = Field(pattern=PERIOD_PATTERN, description=PERIOD_DESCRIPTION)
+    period: str = Field(pattern=PERIOD_PATTERN, max_length=21, description=PERIOD_DESCRIPTION)
     type: ObjectiveType = Field(
         ObjectiveType.COMMITTED,
         description="committed (expected pace = elapsed share of the period) or aspirational (70% of that).",
@@ -92,7 +123,7 @@ class ObjectiveSpec(ApiModel):
     parent_ref: ObjectiveReference | None = Field(None, description="Objective this one aligns to.")
     description: str = Field("", max_length=4096, description="Why this matters.")
 
-    cross_field_rules = (PERIOD_RULE,)
+    cross_field_rules = (PERIOD_RULE, PERIOD_DATES_RULE)
 
 
 class KeyResultCounts(StatusModel):
@@ -158,7 +189,8 @@ class PrometheusSource(ApiModel):
     @field_validator("query")
     @classmethod
     def _parses(cls, value: str) -> str:
-        check_syntax(value, what="query")
+        check_no_templates(value, what="query")
+        check_instant(value, what="query")
         return value
 
 
@@ -166,7 +198,7 @@ class SLOSource(ApiModel):
     """A figure from a ServiceLevelObjective's status in the same namespace."""
 
     name: str = Field(
-        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        pattern=NAME_PATTERN,
         max_length=253,
         description="ServiceLevelObjective in the same namespace.",
     )
@@ -179,8 +211,8 @@ class CheckIn(ApiModel):
     """One measurement written by the key result's owner."""
 
     date: dt.date | dt.datetime = Field(description="When the value was measured (date or RFC 3339 time).")
-    value: float = Field(description="The measured value (for boolean key results 1 = done, 0 = not).")
-    confidence: float | None = Field(None, ge=0, le=1, description="Owner's confidence 0..1.")
+    value: Number = Field(description="The measured value (for boolean key results 1 = done, 0 = not).")
+    confidence: Number | None = Field(None, ge=0, le=1, description="Owner's confidence 0..1.")
     note: str = Field("", max_length=1024, description="Free text.")
 
 
@@ -239,15 +271,18 @@ class KeyResultSpec(ApiModel):
         Direction.INCREASE,
         description="increase or decrease from baseline to target, maintain within min/max, or boolean.",
     )
-    baseline: float | None = Field(None, description="Value at the start of the period.")
-    target: float | None = Field(None, description="Value that means done.")
-    minimum: float | None = Field(None, alias="min", description="Lowest acceptable value (maintain).")
-    maximum: float | None = Field(None, alias="max", description="Highest acceptable value (maintain).")
+    baseline: Number | None = Field(None, description="Value at the start of the period.")
+    target: Number | None = Field(None, description="Value that means done.")
+    minimum: Number | None = Field(None, alias="min", description="Lowest acceptable value (maintain).")
+    maximum: Number | None = Field(None, alias="max", description="Highest acceptable value (maintain).")
     unit: str = Field("", max_length=32, description="Unit shown with values, e.g. %, ms, minutes.")
-    weight: float = Field(1, ge=0, le=1000, description="Weight in the objective's roll-up.")
+    weight: Number = Field(1, ge=0, le=1000, description="Weight in the objective's roll-up.")
     source: KeyResultSource = Field(description="Where the current value comes from.")
     period: str | None = Field(
-        None, pattern=PERIOD_PATTERN, description="Overrides the objective's period. " + PERIOD_DESCRIPTION
+        None,
+        pattern=PERIOD_PATTERN,
+        max_length=21,
+        description="Overrides the objective's period. " + PERIOD_DESCRIPTION,
     )
 
     cross_field_rules = (
@@ -284,6 +319,7 @@ class KeyResultSpec(ApiModel):
             field=".min",
         ),
         PERIOD_RULE,
+        PERIOD_DATES_RULE,
     )
 
 

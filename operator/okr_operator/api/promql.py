@@ -1,25 +1,163 @@
-"""Offline PromQL checks (syntax only) used by the API models and the rule renderer."""
+"""Offline PromQL checks and the canonical form of user PromQL, used by the API models and the renderers.
+
+Every user expression is validated and spliced through :func:`canonical`: parsed, checked for what
+Prometheus would refuse (experimental functions, ``or`` inside braces, fill modifiers) and printed again
+from its syntax tree. What cannot be printed back with the same meaning is refused here, so a comment, a
+line break or a quoting trick in one object cannot change a rule or a batched query around it.
+"""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Any
 
 import promql_parser
+
+from .promql_print import UnprintableError, matchers, print_expr
 
 WINDOW_PLACEHOLDER = "{{window}}"
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
+# Functions and aggregations Prometheus 3.16 accepts only with --enable-feature=promql-experimental-functions
+# (Experimental: true in promql/parser/functions.go, IsExperimentalAggregator in lex.go). promtool and
+# prometheus-operator's webhook refuse them by default, so a rule using them would not load.
+EXPERIMENTAL_FUNCTIONS = frozenset(
+    {
+        "double_exponential_smoothing",
+        "end",
+        "histogram_quantiles",
+        "info",
+        "integral",
+        "mad_over_time",
+        "max_of",
+        "min_of",
+        "range",
+        "sort_by_label",
+        "sort_by_label_desc",
+        "start",
+        "start_timestamp",
+        "step",
+        "ts_of_first_over_time",
+        "ts_of_last_over_time",
+        "ts_of_max_over_time",
+        "ts_of_min_over_time",
+    }
+)
+EXPERIMENTAL_AGGREGATIONS = frozenset({"limitk", "limit_ratio"})
+
 
 class PromQLError(ValueError):
-    """An expression that does not parse; the message says where."""
+    """An expression that does not parse or cannot be used as given; the message says why."""
+
+
+def _parse(expr: str, what: str) -> Any:
+    try:
+        return promql_parser.parse(expr)
+    except ValueError as exc:
+        raise PromQLError(f"{what} is not valid PromQL ({exc}): {_short(expr)}") from None
+
+
+def _short(expr: str, limit: int = 200) -> str:
+    text = " ".join(expr.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _experimental(node: Any) -> str | None:
+    """The name of the first experimental function or aggregation in ``node``, if any."""
+    found: list[str] = []
+
+    def visit(n: Any) -> bool:
+        kind = type(n).__name__
+        if kind == "Call" and (n.func.name in EXPERIMENTAL_FUNCTIONS or n.func.experimental):
+            found.append(n.func.name)
+        elif kind == "AggregateExpr" and str(n.op) in EXPERIMENTAL_AGGREGATIONS:
+            found.append(str(n.op))
+        return not found
+
+    promql_parser.walk(node, visit)
+    return found[0] if found else None
+
+
+@lru_cache(maxsize=65536)
+def _canonical(expr: str, what: str) -> str:
+    node = _parse(expr, what)
+    name = _experimental(node)
+    if name is not None:
+        raise PromQLError(
+            f"{what} uses {name}(), an experimental PromQL function that Prometheus accepts only with "
+            f"--enable-feature=promql-experimental-functions (rules using it would not load): {_short(expr)}"
+        )
+    try:
+        text = print_expr(node)
+    except UnprintableError as exc:
+        raise PromQLError(f"{what}: {exc}: {_short(expr)}") from None
+    again = _parse(text, what)
+    if repr(again) != repr(node):
+        raise PromQLError(
+            f"{what} cannot be printed back with the same meaning, so the operator will not splice it into "
+            f"rules or queries; write it more plainly (e.g. give a subquery its step): {_short(expr)}"
+        )
+    return text
+
+
+def canonical(expr: str, *, what: str = "expression") -> str:
+    """``expr`` printed from its syntax tree (comments and layout gone, strings escaped); PromQLError when
+    it does not parse, uses an experimental function, or cannot be printed back with the same meaning."""
+    return _canonical(expr, what)
 
 
 def check_syntax(expr: str, *, what: str = "expression") -> None:
-    """Raise PromQLError when ``expr`` is not valid PromQL."""
-    try:
-        promql_parser.parse(expr)
-    except ValueError as exc:
-        raise PromQLError(f"{what} is not valid PromQL ({exc}): {expr}") from None
+    """Raise PromQLError when ``expr`` is not PromQL the operator can use (see :func:`canonical`)."""
+    canonical(expr, what=what)
+
+
+def check_no_templates(expr: str, *, what: str, allowed: tuple[str, ...] = ()) -> None:
+    """``{{`` and ``}}`` are template delimiters for Argo Rollouts (gate queries) and Prometheus (labels and
+    annotations); outside the operator's own placeholders they are refused."""
+    rest = expr
+    for placeholder in allowed:
+        rest = rest.replace(placeholder, "")
+    if "{{" in rest or "}}" in rest:
+        shown = ", ".join(allowed) if allowed else "none"
+        raise PromQLError(
+            f"{what} contains {{{{ or }}}}: they are template delimiters (Argo Rollouts expands {{{{args.*}}}} "
+            f"in gate queries), so only the operator's placeholders may use them (here: {shown})"
+        )
+
+
+def value_type(expr: str) -> str:
+    """``vector``, ``scalar``, ``matrix`` or ``string``: what ``expr`` evaluates to (it must parse)."""
+    return _value_type(promql_parser.parse(expr))
+
+
+def _value_type(node: Any) -> str:
+    kind = type(node).__name__
+    if kind in ("ParenExpr", "UnaryExpr"):
+        return _value_type(node.expr)
+    if kind == "NumberLiteral":
+        return "scalar"
+    if kind == "StringLiteral":
+        return "string"
+    if kind in ("MatrixSelector", "SubqueryExpr"):
+        return "matrix"
+    if kind == "Call":
+        return str(node.func.return_type).rsplit(".", 1)[-1].lower()
+    if kind == "BinaryExpr":
+        sides = {_value_type(node.lhs), _value_type(node.rhs)}
+        return "scalar" if sides == {"scalar"} else "vector"
+    return "vector"
+
+
+def check_instant(expr: str, *, what: str) -> None:
+    """``expr`` must evaluate to an instant vector or a scalar (a number per series, not a range)."""
+    check_syntax(expr, what=what)
+    kind = value_type(expr)
+    if kind not in ("vector", "scalar"):
+        raise PromQLError(
+            f"{what} evaluates to a {kind}; it must give one number (an instant vector or a scalar), e.g. "
+            f"wrap a range in a function such as max_over_time(...): {_short(expr)}"
+        )
 
 
 def with_window(expr: str, window: str) -> str:
@@ -34,15 +172,20 @@ def check_windowed(expr: str, *, what: str) -> None:
             f"{what} must contain the range placeholder [{WINDOW_PLACEHOLDER}] so the operator can "
             f"evaluate it over each alerting window, e.g. sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}]))"
         )
-    check_syntax(with_window(expr, "5m"), what=what)
+    check_instant(with_window(expr, "5m"), what=what)
 
 
 def check_vector_selector(expr: str, *, what: str) -> None:
-    """``expr`` must be a plain series selector such as ``probe_success{job="x"}`` (a range is appended)."""
+    """``expr`` must be a plain series selector such as ``probe_success{job="x"}`` (a range is appended),
+    without offset or @ (they would sit between the selector and the range)."""
     check_syntax(expr, what=what)
     parsed = promql_parser.parse(expr)
     if type(parsed).__name__ != "VectorSelector":
-        raise PromQLError(f'{what} must be a series selector like probe_success{{job="web"}}, got: {expr}')
+        raise PromQLError(f'{what} must be a series selector like probe_success{{job="web"}}, got: {_short(expr)}')
+    if parsed.offset is not None or parsed.at is not None:
+        raise PromQLError(
+            f"{what} must not use offset or @: the operator appends the range of each window to the selector"
+        )
 
 
 def check_metric_name(name: str, *, what: str) -> None:
@@ -50,11 +193,40 @@ def check_metric_name(name: str, *, what: str) -> None:
         raise PromQLError(f"{what} {name!r} is not a valid metric name")
 
 
-def check_label_matchers(matchers: str, *, what: str) -> None:
-    """``matchers`` is the inside of ``{...}``, e.g. ``service="checkout", code!~"5.."``."""
-    if "{" in matchers or "}" in matchers:
+# Matchers the operator sets itself on a latency indicator's series (the bucket boundary and the metric).
+RESERVED_SELECTOR_LABELS = ("le", "__name__")
+_PROBE = '__okr_probe__="1"'
+
+
+def _selector_of(text: str, what: str) -> Any:
+    """The vector selector ``{<text>}`` (a probe matcher keeps it valid when all of text's matchers may
+    be empty); PromQLError naming ``what`` when text is not a list of label matchers."""
+    try:
+        return promql_parser.parse(f"{{{_PROBE},{text}}}")
+    except ValueError as exc:
+        raise PromQLError(f"{what} is not a valid list of label matchers ({exc}): {_short(text)}") from None
+
+
+def check_label_matchers(text: str, *, what: str) -> None:
+    """``text`` is the inside of ``{...}``, e.g. ``service="checkout", code!~"5.."``."""
+    if "{" in text or "}" in text:
         raise PromQLError(f'{what} is the text inside {{...}}, e.g. service="checkout"; drop the braces')
-    check_syntax(f"up{{{matchers}}}", what=what)
+    node = _selector_of(text, what)
+    if node.matchers.or_matchers:
+        raise PromQLError(f"{what} uses 'or' between matchers, which Prometheus does not accept: {_short(text)}")
+    names = [m.name for m in node.matchers.matchers]
+    for name in RESERVED_SELECTOR_LABELS:
+        if name in names:
+            raise PromQLError(
+                f"{what} must not match {name}: the operator selects the histogram's metric and its le bucket itself"
+            )
+
+
+def canonical_matchers(text: str) -> str:
+    """The matchers of a selector's inside (``service="checkout"``) printed from their syntax tree."""
+    if not text.strip():
+        return ""
+    return ",".join(matchers(_selector_of(text, "selector"))[1:])
 
 
 # Canary selection (gate.canary): ratio expressions mark where the canary matcher goes with this

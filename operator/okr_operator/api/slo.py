@@ -2,45 +2,85 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, Strict, field_validator
 
 from .common import (
     API_VERSION,
     DURATION_PATTERN,
     LABEL_NAME_PATTERN,
+    MAX_DURATION_SECONDS,
     SAFE_VALUE_PATTERN,
     ApiModel,
     Condition,
     CrossFieldRule,
     Duration,
+    Flag,
     GeneratedObjects,
+    Integer,
+    LabelName,
     Labels,
+    Number,
     ObjectMeta,
     StatusModel,
     cel_duration_seconds,
     exactly_one_of,
     parse_duration,
+    value_rule,
 )
 from .promql import (
     CANARY_PLACEHOLDER,
+    WINDOW_PLACEHOLDER,
     check_canary_placeholder,
     check_label_matchers,
     check_metric_name,
+    check_no_templates,
     check_vector_selector,
     check_windowed,
 )
 
 KIND = "ServiceLevelObjective"
 MAX_NAME_LENGTH = 58
+MAX_TARGET = 99.99999  # percent; the budget (100 - target) must stay measurable
+Target = Annotated[
+    float,
+    Strict(),
+    Field(allow_inf_nan=False),
+    *value_rule(
+        f"self <= {MAX_TARGET}",
+        f"target must be at most {MAX_TARGET}: an error budget below 0.00001% of events cannot be measured "
+        "(a target of 100 has no budget at all)",
+        lambda t: t <= MAX_TARGET,
+    ),
+]
 PLURAL = "servicelevelobjectives"
 
 # Rolling windows (a duration) or calendar windows (month, quarter).
 WINDOW_PATTERN = r"^([1-9][0-9]{0,3}(h|d|w)|month|quarter)$"
 CALENDAR_WINDOWS = ("month", "quarter")
+
+
+def _window_in_range(value: str) -> bool:
+    return (
+        value in CALENDAR_WINDOWS
+        or not re.match(WINDOW_PATTERN, value)
+        or parse_duration(value) <= MAX_DURATION_SECONDS
+    )
+
+
+SLOWindow = Annotated[
+    str,
+    Field(pattern=WINDOW_PATTERN, max_length=8),
+    *value_rule(
+        f"self in ['month', 'quarter'] || {cel_duration_seconds('self')} <= {MAX_DURATION_SECONDS}",
+        "rolling windows are at most 366d (one year); use month or quarter for calendar windows",
+        _window_in_range,
+    ),
+]
 RUNBOOK_URL_PATTERN = r"^https?://[^\s{}\"'<>`]+$"
 
 # Argo Rollouts argument names as used in {{args.<name>}}; kept DNS-label-like.
@@ -83,6 +123,7 @@ class RatioIndicator(ApiModel):
     @classmethod
     def _parses(cls, value: str | None) -> str | None:
         if value is not None:
+            check_no_templates(value, what="the expression", allowed=(WINDOW_PLACEHOLDER, CANARY_PLACEHOLDER))
             check_canary_placeholder(value, what="the expression")
             check_windowed(value.replace(CANARY_PLACEHOLDER, ""), what="the expression")
         return value
@@ -101,7 +142,7 @@ class LatencyIndicator(ApiModel):
         max_length=200,
         description="Histogram metric name without the _bucket suffix, e.g. http_request_duration_seconds.",
     )
-    threshold: float = Field(
+    threshold: Number = Field(
         gt=0,
         description="Latency threshold in the histogram's unit (usually seconds); a bucket with this "
         "le value must exist, e.g. 0.3.",
@@ -126,6 +167,7 @@ class LatencyIndicator(ApiModel):
     @classmethod
     def _matchers(cls, value: str) -> str:
         if value:
+            check_no_templates(value, what="selector")
             check_label_matchers(value, what="selector")
         return value
 
@@ -142,6 +184,7 @@ class BoolGaugeIndicator(ApiModel):
     @field_validator("metric")
     @classmethod
     def _selector(cls, value: str) -> str:
+        check_no_templates(value, what="metric")
         check_vector_selector(value, what="metric")
         return value
 
@@ -178,7 +221,7 @@ class BurnRateWindow(ApiModel):
         description="Short window that makes the alert reset quickly, e.g. 5m. Equal to long: a single-window "
         "condition (what an OpenSLO burn-rate condition with one lookbackWindow says)."
     )
-    burn_rate: float = Field(gt=0, le=10000, description="Burn-rate factor, e.g. 14.4.")
+    burn_rate: Number = Field(gt=0, le=10000, description="Burn-rate factor, e.g. 14.4.")
     for_: Duration | None = Field(
         None,
         alias="for",
@@ -199,18 +242,18 @@ class BurnRateWindow(ApiModel):
 class SeverityRouting(ApiModel):
     """Settings of the page or the ticket alert."""
 
-    enabled: bool = Field(True, description="Whether this alert is generated.")
+    enabled: Flag = Field(True, description="Whether this alert is generated.")
     labels: Labels = Field(default_factory=dict, description="Extra labels, e.g. for Alertmanager routing.")
 
 
 class BudgetExhaustedAlert(ApiModel):
     """SLOErrorBudgetExhausted: the remaining error budget over the SLO window is below a floor."""
 
-    enabled: bool = Field(
+    enabled: Flag = Field(
         False,
         description="Generate the alert (a rule group of its own, evaluated every 10m; rolling windows only).",
     )
-    floor: float = Field(
+    floor: Number = Field(
         0,
         ge=0,
         lt=1,
@@ -224,7 +267,7 @@ class BudgetExhaustedAlert(ApiModel):
 class Alerting(ApiModel):
     """Multiwindow multi-burn-rate alerts (SRE workbook) generated into the PrometheusRule."""
 
-    enabled: bool = Field(True, description="Generate page, ticket and no-data alerts.")
+    enabled: Flag = Field(True, description="Generate page, ticket and no-data alerts.")
     runbook_url: str | None = Field(
         None,
         max_length=2048,
@@ -232,7 +275,7 @@ class Alerting(ApiModel):
         description="Runbook linked from every alert (annotation runbook_url).",
     )
     labels: Labels = Field(default_factory=dict, description="Labels added to every alert.")
-    annotations: dict[str, Annotated[str, Field(max_length=4096)]] = Field(
+    annotations: dict[LabelName, Annotated[str, Field(max_length=4096)]] = Field(
         default_factory=dict,
         description="Annotations added to every alert. Text is shown literally (not as a template).",
     )
@@ -293,12 +336,12 @@ class CanarySelector(ApiModel):
 class Gate(ApiModel):
     """Canary gate: an Argo Rollouts AnalysisTemplate named <slo>-gate."""
 
-    enabled: bool = Field(False, description="Generate the AnalysisTemplate.")
-    max_burn_rate: float = Field(
+    enabled: Flag = Field(False, description="Generate the AnalysisTemplate.")
+    max_burn_rate: Number = Field(
         2, gt=0, le=1000, description="Fail the canary when its burn rate over window exceeds this."
     )
     window: Duration = Field("5m", description="Window of the canary burn rate.")
-    min_budget_remaining: float = Field(
+    min_budget_remaining: Number = Field(
         0,
         ge=0,
         lt=1,
@@ -306,12 +349,12 @@ class Gate(ApiModel):
         "below this. 0 fails only when the budget is exhausted.",
     )
     interval: Duration = Field("1m", description="Time between measurements.")
-    count: int = Field(5, ge=1, le=1000, description="Number of measurements.")
-    failure_limit: int = Field(0, ge=0, le=1000, description="Failed measurements tolerated.")
-    inconclusive_limit: int = Field(
+    count: Integer = Field(5, ge=1, le=1000, description="Number of measurements.")
+    failure_limit: Integer = Field(0, ge=0, le=1000, description="Failed measurements tolerated.")
+    inconclusive_limit: Integer = Field(
         0, ge=0, le=1000, description="Inconclusive measurements (no traffic) tolerated before pausing."
     )
-    consecutive_error_limit: int = Field(4, ge=0, le=1000, description="Consecutive query errors tolerated.")
+    consecutive_error_limit: Integer = Field(4, ge=0, le=1000, description="Consecutive query errors tolerated.")
     initial_delay: Duration | None = Field(
         None,
         description="Wait this long before the first measurement, e.g. 1m, so the canary has traffic in "
@@ -333,10 +376,13 @@ class ServiceLevelObjectiveSpec(ApiModel):
         description="Service this SLO is about (label service on generated alerts).",
     )
     description: str = Field("", max_length=1024, description="What users experience when this is met.")
-    target: float = Field(gt=0, lt=100, description="Target in percent of good events, e.g. 99.9. Must be below 100.")
-    window: str = Field(
+    target: Target = Field(
+        gt=0,
+        description=f"Target in percent of good events, e.g. 99.9. At most {MAX_TARGET} (an error budget "
+        "below 0.00001% of events cannot be measured).",
+    )
+    window: SLOWindow = Field(
         "28d",
-        pattern=WINDOW_PATTERN,
         description="Compliance window: rolling (e.g. 28d, 30d, 4w) or calendar (month, quarter).",
     )
     indicator: Indicator = Field(description="How good and bad events are counted.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ..api.promql import canonical, value_type
 from ..prometheus.types import PrometheusError, Sample
 from ..promtext import quote
 
@@ -22,7 +23,11 @@ QueryFn = Callable[[str], list[Sample]]
 
 
 def tag(expr: str, namespace: str, name: str) -> str:
-    """``expr`` with the identity labels of one object attached."""
+    """``expr`` (user PromQL, printed from its syntax tree) with the identity labels of one object attached;
+    a scalar becomes a one-series vector first (label_replace takes vectors only)."""
+    expr = canonical(expr)
+    if value_type(expr) == "scalar":
+        expr = f"vector({expr})"
     inner = f'label_replace(({expr}), "{OBJ_NAME}", {quote(name)}, "", "")'
     return f'label_replace({inner}, "{OBJ_NAMESPACE}", {quote(namespace)}, "", "")'
 
@@ -34,13 +39,25 @@ def batch(parts: Iterable[tuple[Key, str]]) -> str:
 
 @dataclass
 class Answer:
-    """Values per object from one batched query, or the error that stopped it."""
+    """Values per object from one batched query, the error that stopped it, or the members at fault."""
 
     values: dict[Key, list[Sample]] = field(default_factory=dict)
-    error: PrometheusError | None = None
+    error: PrometheusError | None = None  # the whole query failed (e.g. Prometheus unreachable)
+    member_errors: dict[Key, PrometheusError] = field(default_factory=dict)  # these members' queries failed
 
     def of(self, key: Key) -> list[Sample]:
         return self.values.get(key, [])
+
+    def error_for(self, key: Key) -> PrometheusError | None:
+        """Why ``key`` has no answer this cycle: its own query failed, or the whole batch did."""
+        return self.member_errors.get(key) or self.error
+
+    def merged(self, other: Answer) -> Answer:
+        return Answer(
+            {**self.values, **other.values},
+            self.error or other.error,
+            {**self.member_errors, **other.member_errors},
+        )
 
 
 def split(samples: list[Sample], *, namespace_label: str = OBJ_NAMESPACE, name_label: str = OBJ_NAME) -> Answer:
@@ -55,8 +72,43 @@ def split(samples: list[Sample], *, namespace_label: str = OBJ_NAMESPACE, name_l
 
 
 def run(query: QueryFn, expr: str, **labels: str) -> Answer:
-    """Run one batched query; a failure is kept in the answer (the objects keep their last values)."""
+    """Run one query (not split: e.g. over our recording rules); a failure is kept in the answer."""
     try:
         return split(query(expr), **labels)
     except PrometheusError as exc:
         return Answer(error=exc)
+
+
+# Extra queries one batch may spend finding its failing members (about 2 log2(n) per bad member).
+MAX_SPLIT_QUERIES = 64
+
+
+def run_parts(query: QueryFn, parts: Iterable[tuple[Key, str | Callable[[], str]]]) -> Answer:
+    """One query for every ``(key, expr)`` part. When Prometheus refuses it (a query error, not an outage),
+    the batch is split in halves until the failing members are found: only they get the error, everyone
+    else gets their values of the same cycle. Without a failure this is exactly one query.
+
+    ``expr`` may be a function building the expression: a member whose expression cannot be built or
+    spliced is failed alone, without a query."""
+    tagged: list[tuple[Key, str]] = []
+    answer = Answer()
+    for key, expr in parts:
+        try:
+            tagged.append((key, tag(expr() if callable(expr) else expr, *key)))
+        except ValueError as exc:  # PromQLError: refused before anything is sent
+            answer.member_errors[key] = PrometheusError("QueryFailed", f"the query cannot be used: {exc}")
+    budget = [MAX_SPLIT_QUERIES]
+    return answer.merged(_bisect(query, tagged, budget)) if tagged else answer
+
+
+def _bisect(query: QueryFn, tagged: list[tuple[Key, str]], budget: list[int]) -> Answer:
+    try:
+        return split(query("\nor\n".join(expr for _, expr in tagged)))
+    except PrometheusError as exc:
+        if not exc.refused:
+            return Answer(error=exc)
+        if len(tagged) == 1 or budget[0] <= 0:
+            return Answer(member_errors={key: exc for key, _ in tagged})
+        budget[0] -= 2
+        middle = len(tagged) // 2
+        return _bisect(query, tagged[:middle], budget).merged(_bisect(query, tagged[middle:], budget))

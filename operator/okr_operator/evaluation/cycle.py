@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from ..api.identity import Entry, Ref
@@ -28,7 +29,7 @@ from .maintenance_status import MW_FIELDS, maintenance_window_status, slo_interv
 from .objective_status import OBJECTIVE_FIELDS, Alignment, objective_status
 from .slo_status import SLO_FIELDS, measure_slos, range_seconds, slo_status, slo_windows
 from .snapshot import Snapshot
-from .status import invalid_status, keep_written
+from .status import guarded, invalid_status, keep_written, log
 
 OWNED_FIELDS = {
     "ServiceLevelObjective": SLO_FIELDS,
@@ -89,16 +90,24 @@ class Evaluator:
         objectives = {e.ref.key: e for e in snapshot.objectives if e.model is not None}
         slo_statuses = {r.key: s for r, s in outcome.statuses.items() if r.kind == "ServiceLevelObjective"}
         krs = [e for e in snapshot.key_results if e.model is not None]
-        periods = {e.ref: key_result_period(e.model, _model(objectives.get(objective_key(e)))) for e in krs}
+        periods = {e.ref: _period(e, objectives) for e in krs}
         values, compliance = measure_key_results(self._query, krs, periods, now, self.sli_source)
         for e in snapshot.key_results:
             if e.model is None:
                 outcome.statuses[e.ref] = invalid_status(e, KR_FIELDS, now)
                 continue
             objective = objectives.get(objective_key(e))
-            outcome.statuses[e.ref] = key_result_status(
-                e, objective, periods[e.ref], now, values=values, compliance=compliance, slo_status=slo_statuses
+            compute = partial(
+                key_result_status,
+                e,
+                objective,
+                periods[e.ref],
+                now,
+                values=values,
+                compliance=compliance,
+                slo_status=slo_statuses,
             )
+            outcome.statuses[e.ref] = guarded(e, KR_FIELDS, now, compute)
 
         alignment = Alignment.of(snapshot)
         summaries: dict[tuple[str, str], list[KeyResultSummary]] = defaultdict(list)
@@ -113,7 +122,8 @@ class Evaluator:
             if e.model is None:
                 outcome.statuses[e.ref] = invalid_status(e, OBJECTIVE_FIELDS, now)
                 continue
-            outcome.statuses[e.ref] = objective_status(e, alignment, summaries.get(e.ref.key, []), now)
+            compute = partial(objective_status, e, alignment, summaries.get(e.ref.key, []), now)
+            outcome.statuses[e.ref] = guarded(e, OBJECTIVE_FIELDS, now, compute)
 
         for e in snapshot.all():
             new = outcome.statuses[e.ref]
@@ -138,16 +148,27 @@ class Evaluator:
             if e.model is None:
                 outcome.statuses[e.ref] = invalid_status(e, SLO_FIELDS, now)
             else:
-                outcome.statuses[e.ref] = slo_status(e, measured[e.ref], now, maintenance.get(e.ref))
+                compute = partial(slo_status, e, measured[e.ref], now, maintenance.get(e.ref))
+                outcome.statuses[e.ref] = guarded(e, SLO_FIELDS, now, compute)
         for e in snapshot.maintenance_windows:
             if e.model is None:
                 outcome.statuses[e.ref] = invalid_status(e, MW_FIELDS, now)
             else:
-                outcome.statuses[e.ref] = maintenance_window_status(e, slos, now)
+                compute = partial(maintenance_window_status, e, slos, now)
+                outcome.statuses[e.ref] = guarded(e, MW_FIELDS, now, compute)
 
 
 def _model(entry: Entry | None) -> Any:
     return entry.model if entry is not None else None
+
+
+def _period(e: Entry, objectives: dict[tuple[str, str], Entry]) -> Any:
+    """The key result's period; None (the key result says NoPeriod) when it cannot be worked out."""
+    try:
+        return key_result_period(e.model, _model(objectives.get(objective_key(e))))
+    except Exception:  # a period the models accepted but the calendar code refuses: that key result's problem
+        log.exception("period of %s", e.ref)
+        return None
 
 
 def _transitions(e: Entry, new: dict[str, Any]) -> list[Transition]:

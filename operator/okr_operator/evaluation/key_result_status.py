@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ..api import KeyResult
 from ..api.identity import Entry, Ref
+from ..api.promql import canonical
 from ..okr.compliance import time_in_range
 from ..okr.forecast import linear_forecast
 from ..okr.pace import expected_progress, pace_state
@@ -15,7 +17,8 @@ from ..okr.period import Period, elapsed_fraction
 from ..okr.progress import key_result_progress, progress_towards, score
 from ..okr.rules import IN_RANGE_RECORD, VALUE_RECORD
 from ..prometheus.types import PrometheusError, finite
-from .batch import Answer, QueryFn, batch, run
+from ..promtext import number
+from .batch import Answer, QueryFn, run, run_parts
 from .conditions import condition, iso, rounded, significant
 from .status import finish, kept_note, valid_condition
 
@@ -43,16 +46,15 @@ def measure_key_results(
         if sli_source == "recorded":
             values = run(query, VALUE_RECORD, namespace_label="namespace", name_label="key_result")
         else:
-            values = run(query, batch((e.ref.key, e.model.spec.source.prometheus.query) for e in prom))
+            values = run_parts(query, ((e.ref.key, e.model.spec.source.prometheus.query) for e in prom))
     maintain = [e for e in prom if e.model.spec.direction == "maintain" and periods.get(e.ref)]
     compliance: Answer | None = None
     if maintain:
-        parts = []
-        for e in maintain:
-            period = periods[e.ref]
-            assert period is not None
-            parts.append((e.ref.key, compliance_expr(e.model, period, now, sli_source)))
-        compliance = run(query, batch(parts))
+        parts = [
+            (e.ref.key, partial(compliance_expr, e.model, periods[e.ref], now, sli_source))  # type: ignore[arg-type]
+            for e in maintain
+        ]
+        compliance = run_parts(query, parts)
     return values, compliance
 
 
@@ -69,12 +71,12 @@ def compliance_expr(kr: KeyResult, period: Period, now: datetime, sli_source: st
         sel = f'{{key_result="{kr.metadata.name}", namespace="{kr.metadata.namespace}"}}'
         return f"avg_over_time({IN_RANGE_RECORD}{sel}[{elapsed}s:{step}s])"
     assert kr.spec.source.prometheus is not None
-    q = f"({kr.spec.source.prometheus.query})"
+    q = f"({canonical(kr.spec.source.prometheus.query)})"
     parts = []
     if kr.spec.minimum is not None:
-        parts.append(f"({q} >= bool {kr.spec.minimum!r})")
+        parts.append(f"({q} >= bool {number(kr.spec.minimum)})")
     if kr.spec.maximum is not None:
-        parts.append(f"({q} <= bool {kr.spec.maximum!r})")
+        parts.append(f"({q} <= bool {number(kr.spec.maximum)})")
     return f"avg_over_time(({' * '.join(parts)})[{elapsed}s:{step}s])"
 
 
@@ -140,9 +142,9 @@ def key_result_status(
 
     if source == "prometheus":
         assert values is not None
-        if values.error is not None:
-            error = values.error
-            metrics = (False, values.error.reason, values.error.message + kept_note(old))
+        if values.error_for(e.ref.key) is not None:
+            error = values.error_for(e.ref.key)
+            metrics = (False, error.reason, error.message + kept_note(old))
         else:
             samples = values.of(e.ref.key)
             if len(samples) > 1:
@@ -152,7 +154,7 @@ def key_result_status(
             else:
                 current = samples[0].value
                 metrics = (True, "Measured", "value from the query")
-        if spec.direction == "maintain" and compliance is not None and compliance.error is None:
+        if spec.direction == "maintain" and compliance is not None and compliance.error_for(e.ref.key) is None:
             comp_samples = compliance.of(e.ref.key)
             comp = finite(comp_samples[0].value) if len(comp_samples) == 1 else None
     elif source == "slo":

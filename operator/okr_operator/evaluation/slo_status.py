@@ -6,16 +6,18 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from ..api.identity import Entry, Ref
+from ..api.promql import canonical_matchers
 from ..maintenance.schedule import Interval
 from ..prometheus.types import PrometheusError, finite
 from ..slo.budget import evaluate_budget
 from ..slo.exclusion import excluded_ratio
 from ..slo.expressions import le_value, raw_ratio, recorded_ratio
 from ..slo.windows import burn_rate_conditions, status_windows, window_seconds
-from .batch import Answer, QueryFn, batch, run
+from .batch import Answer, QueryFn, run, run_parts
 from .conditions import condition, human_duration, iso, rounded
 from .status import drop_none, finish, kept_note, valid_condition
 
@@ -70,14 +72,15 @@ def measure_slos(
         if sli_source == "recorded":
             answers[rng] = run(query, recorded_ratio(rng), namespace_label="namespace", name_label="slo")
         else:
-            answers[rng] = run(query, batch((m.ref.key, _raw(m, rng, now, maintenance)) for m in members))
+            answers[rng] = run_parts(query, ((m.ref.key, partial(_raw, m, rng, now, maintenance)) for m in members))
     measured: dict[Ref, Measured] = {}
     for e in entries:
         m = Measured()
         for label, rng in plan[e.ref].items():
             answer = answers[rng]
-            if answer.error is not None:
-                m.error = answer.error
+            error = answer.error_for(e.ref.key)
+            if error is not None:
+                m.error = error
                 continue
             values = [finite(s.value) for s in answer.of(e.ref.key)]
             m.ratios[label] = values[0] if len(values) == 1 else None
@@ -93,12 +96,14 @@ def check_buckets(query: QueryFn, entries: list[Entry], measured: dict[Ref, Meas
     parts = []
     for e in entries:
         lat = e.model.spec.indicator.latency
-        selector = f"{{{lat.selector}}}" if lat.selector else ""
+        selector = f"{{{canonical_matchers(lat.selector)}}}" if lat.selector else ""
         parts.append((e.ref.key, f"count by (le) ({lat.histogram}_bucket{selector})"))
-    answer = run(query, batch(parts))
+    answer = run_parts(query, parts)
     if answer.error is not None:
         return
     for e in entries:
+        if answer.error_for(e.ref.key) is not None:
+            continue
         lat = e.model.spec.indicator.latency
         found = sorted({s.labels.get("le", "") for s in answer.of(e.ref.key)}, key=_le_order)
         if found and not any(_same_bound(le, lat.threshold) for le in found):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from ..api.identity import Entry
 from .conditions import EVALUATION_CONDITIONS, condition, find, iso, stamp
+
+log = logging.getLogger("okr_operator.evaluation")
 
 
 def first_problem(problems: list[str]) -> tuple[str, str]:
@@ -72,3 +76,24 @@ def invalid_status(e: Entry, fields: tuple[str, ...], now: datetime) -> dict[str
     """An object whose spec does not validate: Valid=False, its last values kept."""
     conds = [condition("Valid", False, "InvalidSpec", e.invalid or "the spec does not validate")]
     return finish({k: e.status[k] for k in fields if k in e.status}, conds, e.status, now)
+
+
+def failed_status(e: Entry, fields: tuple[str, ...], now: datetime, exc: BaseException) -> dict[str, Any]:
+    """An object whose evaluation raised: Valid=False reason EvaluationFailed, its last values kept.
+
+    The fault boundary of one object: every other object of the cycle is evaluated and written as usual."""
+    message = (
+        f"the operator could not evaluate this object ({type(exc).__name__}: {exc}); its last values are kept. "
+        "Check the spec for values at the edge of what is allowed; if it looks right, report this as a bug"
+    )
+    conds = [condition("Valid", False, "EvaluationFailed", message[:1024])]
+    return finish({k: e.status[k] for k in fields if k in e.status}, conds, e.status, now)
+
+
+def guarded(e: Entry, fields: tuple[str, ...], now: datetime, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``compute()``, or :func:`failed_status` when it raises (logged with the object it was for)."""
+    try:
+        return compute()
+    except Exception as exc:  # one object's failure is its own condition, never the cycle's
+        log.exception("evaluating %s failed", e.ref)
+        return failed_status(e, fields, now, exc)

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..api.okr import KeyResult, Objective
-from ..generated import generated_object
+from ..api.promql import canonical
+from ..generated import generated_name, generated_object
 from ..promtext import literal_text, number, quote
 from .pace import ASPIRATIONAL_FACTOR, AT_RISK_FACTOR
 from .period import Period
@@ -25,7 +26,7 @@ OFF_TRACK_ALERT = "KeyResultOffTrack"
 
 
 def prometheus_rule_name(key_result_name: str) -> str:
-    return f"{key_result_name}-kr"
+    return generated_name(key_result_name, "kr")
 
 
 def key_result_selector(name: str, namespace: str) -> str:
@@ -70,7 +71,7 @@ def key_result_rule_groups(kr: KeyResult, objective: Objective | None, period: P
     name, namespace = kr.metadata.name, kr.metadata.namespace or "default"
     labels = {"key_result": name, "objective": kr.spec.objective_ref.name, "namespace": namespace}
     value = f"{VALUE_RECORD}{key_result_selector(name, namespace)}"
-    rules: list[dict[str, Any]] = [{"record": VALUE_RECORD, "expr": source.query, "labels": dict(labels)}]
+    rules: list[dict[str, Any]] = [{"record": VALUE_RECORD, "expr": canonical(source.query), "labels": dict(labels)}]
     if kr.spec.direction == "maintain":
         rules.append(
             {

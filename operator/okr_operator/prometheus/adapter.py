@@ -8,6 +8,7 @@ conditions show (PrometheusUnreachable, PrometheusTimeout, QueryFailed, BadRespo
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -115,7 +116,10 @@ class PrometheusAdapter:
                 ) from None
             raise PrometheusError("PrometheusUnreachable", f"cannot reach {self.settings.url}: {_short(exc)}") from None
         except PrometheusApiClientException as exc:
-            raise PrometheusError("QueryFailed", f"Prometheus refused the query: {_short(exc)}") from None
+            refused = bool(re.search(r"HTTP Status Code (400|422)\b", str(exc)))
+            raise PrometheusError(
+                "QueryFailed", f"Prometheus refused the query: {_short(exc)}", refused=refused
+            ) from None
         except ValueError as exc:  # not JSON
             raise PrometheusError("BadResponse", f"Prometheus answered with something else than JSON: {exc}") from None
 

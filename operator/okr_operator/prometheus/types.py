@@ -18,12 +18,17 @@ class Sample:
 
 
 class PrometheusError(Exception):
-    """A query that produced no usable answer; ``reason`` is a CamelCase word for conditions."""
+    """A query that produced no usable answer; ``reason`` is a CamelCase word for conditions.
 
-    def __init__(self, reason: str, message: str) -> None:
+    ``refused`` is True when Prometheus refused the query itself (HTTP 400 bad_data or 422 execution
+    error): the fault is in the query, not in Prometheus, so a batch can be split to find the member at fault.
+    """
+
+    def __init__(self, reason: str, message: str, *, refused: bool = False) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.refused = refused
 
 
 def parse_value(raw: str) -> float:

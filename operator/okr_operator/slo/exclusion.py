@@ -5,8 +5,9 @@ Counts over a range are rate x seconds, so with the excluded intervals ``[s_i, e
     ratio = (errors(R) * R - sum errors(d_i) @ e_i * d_i) / (total(R) * R - sum total(d_i) @ e_i * d_i)
 
 where ``d_i = e_i - s_i`` and ``@ e_i`` evaluates the interval's rate at its end: exactly the events of the
-range outside the windows. The ``@`` goes after every range of the indicator's expression (``[<d>s]``);
-parts of a ratio indicator without the ``{{window}}`` range are evaluated at the query time.
+range outside the windows. The ``@`` goes after every range of the indicator's expression (``[<d>]``, as
+printed from its syntax tree); parts of a ratio indicator without the ``{{window}}`` range are evaluated at the
+query time.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from ..api.promql_print import duration
 from ..api.slo import ServiceLevelObjectiveSpec
 from ..maintenance.schedule import Interval
 from .expressions import raw_errors, raw_total
 
 
 def _at(expr: str, seconds: int, end: int) -> str:
-    return expr.replace(f"[{seconds}s]", f"[{seconds}s] @ {end}")
+    """``expr`` (printed from its syntax tree, so a range of ``seconds`` reads e.g. ``[1h]``) evaluated at ``end``."""
+    rng = f"[{duration(timedelta(seconds=seconds))}]"
+    return expr.replace(rng, f"{rng} @ {end}")
 
 
 def clipped(intervals: Sequence[Interval], now: datetime, seconds: int) -> list[tuple[int, int]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..api.slo import ServiceLevelObjective
-from ..promtext import literal_text, number
+from ..promtext import literal_labels, literal_text, number
 from .budget import budget_fraction
 from .expressions import ERRORS_RECORD, TOTAL_RECORD, identity_selector
 
@@ -53,8 +53,8 @@ def budget_group(slo: ServiceLevelObjective, common_annotations: dict[str, str])
                 "alert": EXHAUSTED_ALERT,
                 "expr": f"(\n{ratio}\n) > {number(budget * (1 - settings.floor))}",
                 "labels": {
-                    **spec.alerting.labels,
-                    **settings.labels,
+                    **literal_labels(spec.alerting.labels),
+                    **literal_labels(settings.labels),
                     "severity": str(settings.severity),
                     "service": spec.service,
                 },

@@ -20,9 +20,9 @@ import re
 import promql_parser
 
 from ..api.common import parse_duration
-from ..api.promql import CANARY_PLACEHOLDER, with_window
+from ..api.promql import CANARY_PLACEHOLDER, canonical, canonical_matchers, with_window
 from ..api.slo import CanarySelector, ServiceLevelObjectiveSpec
-from ..promtext import quote
+from ..promtext import openmetrics_float, quote
 from .windows import BASE_SECONDS, BASE_WINDOW
 
 ERRORS_RECORD = f"slo:sli_errors:rate{BASE_WINDOW}"
@@ -31,13 +31,13 @@ IDENTITY_LABELS = ("slo", "namespace")
 
 
 def le_value(threshold: float) -> str:
-    """Bucket boundary as Prometheus 3 normalises ``le`` on ingestion (1 -> "1.0", 0.3 -> "0.3")."""
-    text = repr(float(threshold))
-    return text
+    """A bucket boundary as Prometheus 3 writes ``le`` on ingestion (OpenMetrics float text, Go's shortest
+    'g' format): 1 -> "1.0", 0.3 -> "0.3", 1000000 -> "1e+06", 1e-06 -> "1e-06", inf -> "+Inf"."""
+    return openmetrics_float(threshold)
 
 
 def _selector(histogram: str, suffix: str, matchers: str, extra: str = "") -> str:
-    parts = [m for m in (matchers.strip().rstrip(","), extra) if m]
+    parts = [m for m in (canonical_matchers(matchers), extra) if m]
     return f"{histogram}_{suffix}{{{', '.join(parts)}}}"
 
 
@@ -59,6 +59,7 @@ def with_canary(expr: str, canary: str = "") -> str:
 
 def _with_matcher(selector: str, matcher: str) -> str:
     """A plain series selector (``probe_success`` or ``probe_success{job="x"}``) with one more matcher."""
+    selector = canonical(selector)
     if not matcher:
         return selector
     if selector.rstrip().endswith("}"):
@@ -68,7 +69,7 @@ def _with_matcher(selector: str, matcher: str) -> str:
 
 
 def _ratio_expr(expr: str, window: str, canary: str) -> str:
-    return single_series(with_window(with_canary(expr, canary), window))
+    return single_series(canonical(with_window(with_canary(expr, canary), window)))
 
 
 def single_series(expr: str) -> str:

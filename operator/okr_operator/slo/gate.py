@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..api.common import parse_duration
 from ..api.slo import ServiceLevelObjective
-from ..generated import generated_object
+from ..generated import generated_name, generated_object
 from ..promtext import number
 from .budget import budget_fraction
 from .expressions import canary_matcher, identity_selector, raw_ratio, recorded_ratio
@@ -36,7 +37,16 @@ ERROR_BUDGET_METRIC = "error-budget"
 
 
 def analysis_template_name(slo_name: str) -> str:
-    return f"{slo_name}-gate"
+    return generated_name(slo_name, "gate")
+
+
+def go_duration(value: str) -> str:
+    """A duration for Argo Rollouts, which parses Go's units (h, m, s; no d or w): 1d -> 24h."""
+    seconds = parse_duration(value)
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def has_one_finite(var: str = "result") -> str:
@@ -80,14 +90,14 @@ def render_analysis_template(
     if not gate.enabled:
         return None
     limits: dict[str, Any] = {
-        "interval": gate.interval,
+        "interval": go_duration(gate.interval),
         "count": gate.count,
         "failureLimit": gate.failure_limit,
         "inconclusiveLimit": gate.inconclusive_limit,
         "consecutiveErrorLimit": gate.consecutive_error_limit,
     }
     if gate.initial_delay is not None:
-        limits["initialDelay"] = gate.initial_delay
+        limits["initialDelay"] = go_duration(gate.initial_delay)
     max_burn = number(gate.max_burn_rate)
     min_left = number(gate.min_budget_remaining)
     address = f"{{{{args.{PROMETHEUS_ARG}}}}}"

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..api.slo import ServiceLevelObjective, Severity
-from ..generated import generated_object
+from ..generated import generated_name, generated_object
 from ..maintenance.schedule import Interval
-from ..promtext import literal_text, number
+from ..promtext import literal_labels, literal_text, number
 from .budget import budget_fraction
 from .exhausted import budget_group
 from .expressions import (
@@ -32,7 +32,7 @@ ABSENT_ALERT = "SLOMetricsAbsent"
 
 
 def prometheus_rule_name(slo_name: str) -> str:
-    return f"{slo_name}-slo"
+    return generated_name(slo_name, "slo")
 
 
 def _condition_expr(condition: BurnRateCondition, selector: str, budget: float) -> str:
@@ -78,8 +78,8 @@ def _burn_alert(
     if hold:
         rule["for"] = hold
     rule["labels"] = {
-        **spec.alerting.labels,
-        **routing_labels,
+        **literal_labels(spec.alerting.labels),
+        **literal_labels(routing_labels),
         "severity": str(severity),
         "service": spec.service,
     }
@@ -126,7 +126,7 @@ def slo_rule_groups(slo: ServiceLevelObjective, maintenance: Sequence[Interval] 
                 "alert": ABSENT_ALERT,
                 "expr": f"absent({TOTAL_RECORD}{selector})",
                 "for": alerting.no_data_for,
-                "labels": {**alerting.labels, "severity": "ticket", "service": spec.service},
+                "labels": {**literal_labels(alerting.labels), "severity": "ticket", "service": spec.service},
                 "annotations": {
                     "summary": literal_text(f"SLO {namespace}/{name} has no SLI data"),
                     "description": literal_text(
