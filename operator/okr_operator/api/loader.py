@@ -15,10 +15,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ..okr.alignment import find_cycles  # a graph rule of its own, importing nothing of the product
 from . import API_VERSION, GROUP, KINDS, ApiModel
 from .common import DURATION_PATTERN, LABEL_NAME_PATTERN, SAFE_VALUE_PATTERN
 from .maintenance import CRON_PATTERN
-from .okr import PERIOD_DESCRIPTION, PERIOD_PATTERN, KeyResult
+from .okr import PERIOD_DESCRIPTION, PERIOD_PATTERN, KeyResult, Objective
+from .safeyaml import MAX_FILE_BYTES, LoadedDocument, UnsafeYAMLError, decode, load_documents
 from .slo import RUNBOOK_URL_PATTERN, WINDOW_PATTERN
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -94,11 +96,13 @@ class ManifestSet:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def read_sources(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
-    """(display name, text or None when unreadable) for each file; directories are walked sorted."""
+def read_sources(paths: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+    """(display name, content or None when unreadable) for each file; directories are walked sorted.
+
+    At most one byte more than a manifest may have is read (enough to say it is too large)."""
     for raw in paths:
         if raw == "-":
-            yield "<stdin>", sys.stdin.read()
+            yield "<stdin>", sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
             continue
         path = Path(raw)
         if path.is_dir():
@@ -106,11 +110,17 @@ def read_sources(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
             if not children:
                 yield str(path), None
             for child in children:
-                yield str(child), child.read_text(encoding="utf-8")
+                yield str(child), _read(child)
         elif path.is_file():
-            yield str(path), path.read_text(encoding="utf-8")
+            yield str(path), _read(path)
         else:
             yield str(path), None
+
+
+def _read(path: Path) -> bytes:
+    """At most one byte more than a manifest may have (enough to say it is too large)."""
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -200,32 +210,77 @@ def validate_document(source: str, index: int, raw: Any) -> Document:
 def load_manifests(paths: Iterable[str], *, default_namespace: str = "default") -> ManifestSet:
     """Read, parse and validate every document; objects without a namespace get ``default_namespace``."""
     result = ManifestSet()
-    for source, text in read_sources(paths):
-        if text is None:
+    for source, data in read_sources(paths):
+        if data is None:
             result.problems.append(Problem(source, 0, "", "", "no such file, or no YAML files in directory"))
             continue
-        index = 0
-        try:
-            for index, raw in enumerate(yaml.safe_load_all(text)):
-                if raw is None:
-                    continue
-                doc = validate_document(source, index, raw)
-                if doc.model is not None and not doc.model.metadata.namespace:  # type: ignore[attr-defined]
-                    doc.model.metadata.namespace = default_namespace  # type: ignore[attr-defined]
-                result.documents.append(doc)
-                result.problems.extend(doc.problems)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            result.problems.append(Problem(source, index, "", "", f"invalid YAML{line}: {problem}"))
+        _load_file(result, source, data, default_namespace)
+    result.problems.extend(_duplicates(result))
     result.problems.extend(_reference_warnings(result))
+    result.problems.extend(_alignment_problems(result))
     return result
+
+
+def parse_documents(source: str, data: bytes) -> tuple[list[LoadedDocument], Problem | None]:
+    """The documents of one file read within bounds (api.safeyaml), or the one-line problem that stopped it
+    (what came before the problem is kept)."""
+    documents: list[LoadedDocument] = []
+    try:
+        for loaded in load_documents(decode(data)):
+            documents.append(loaded)
+    except UnsafeYAMLError as exc:
+        return documents, Problem(source, documents[-1].index + 1 if documents else 0, "", "", str(exc))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        index = documents[-1].index + 1 if documents else 0
+        return documents, Problem(source, index, "", "", f"invalid YAML{line}: {problem}")
+    return documents, None
+
+
+def _load_file(result: ManifestSet, source: str, data: bytes, default_namespace: str) -> None:
+    documents, problem = parse_documents(source, data)
+    for loaded in documents:
+        doc = validate_document(source, loaded.index, loaded.content)
+        meta = getattr(doc.model, "metadata", None)
+        if meta is not None and not meta.namespace:
+            meta.namespace = default_namespace
+        result.documents.append(doc)
+        result.problems.extend(doc.problems)
+    if problem is not None:
+        result.problems.append(problem)
+
+
+def _key(model: Any) -> tuple[str, str, str]:
+    return model.kind, model.metadata.namespace, model.metadata.name
+
+
+def _duplicates(manifests: ManifestSet) -> list[Problem]:
+    """Two documents for the same kind, namespace and name: the second would silently replace the first."""
+    seen: dict[tuple[str, str, str], Document] = {}
+    problems = []
+    for doc in manifests.documents:
+        if doc.model is None:
+            continue
+        key = _key(doc.model)
+        first = seen.setdefault(key, doc)
+        if first is not doc:
+            problems.append(
+                Problem(
+                    doc.source,
+                    doc.index,
+                    doc.subject,
+                    "metadata.name",
+                    f"duplicate object: {key[0]} {key[1]}/{key[2]} is already defined at {first.source}:{first.index}",
+                )
+            )
+    return problems
 
 
 def _reference_warnings(manifests: ManifestSet) -> list[Problem]:
     """Key results pointing at objectives or SLOs that are not among the given files (a warning)."""
-    present = {(m.kind, m.metadata.namespace, m.metadata.name) for m in manifests.models}  # type: ignore[attr-defined]
+    present = {_key(m) for m in manifests.models}
     warnings = []
     for doc in manifests.documents:
         kr = doc.model
@@ -248,3 +303,44 @@ def _reference_warnings(manifests: ManifestSet) -> list[Problem]:
                     )
                 )
     return warnings
+
+
+def _alignment_problems(manifests: ManifestSet) -> list[Problem]:
+    """What the operator would mark invalid in the alignment tree: self-parents and parent cycles (errors),
+    and parents not among the given files (a warning: they may exist in the cluster)."""
+    docs = {
+        (d.model.metadata.namespace, d.model.metadata.name): d
+        for d in manifests.documents
+        if isinstance(d.model, Objective)
+    }
+    parents = {}
+    for key, doc in docs.items():
+        ref = doc.model.spec.parent_ref
+        parents[key] = (ref.namespace or key[0], ref.name) if ref is not None else None
+    problems = []
+    for key, doc in sorted(docs.items()):
+        parent = parents[key]
+        if parent is None:
+            continue
+        where = (doc.source, doc.index, doc.subject, "spec.parentRef")
+        if parent == key:
+            problems.append(Problem(*where, "an objective cannot align to itself"))
+        elif key in find_cycles(parents):
+            problems.append(Problem(*where, f"parentRef forms a cycle ({_cycle_text(key, parents)})"))
+        elif parent not in docs:
+            problems.append(
+                Problem(
+                    *where,
+                    f"Objective {parent[0]}/{parent[1]} is not in the given files (it must exist in the cluster)",
+                    "warning",
+                )
+            )
+    return problems
+
+
+def _cycle_text(start: tuple[str, str], parents: dict[tuple[str, str], tuple[str, str] | None]) -> str:
+    names, key = [], start
+    while key is not None and key not in names:
+        names.append(key)
+        key = parents.get(key)
+    return " -> ".join(f"{ns}/{name}" for ns, name in [*names, start])

@@ -10,9 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from ..api.loader import Problem, read_sources
+from ..api.loader import Problem, parse_documents, read_sources
 
 V1 = "openslo/v1"
 V1ALPHA = "openslo/v1alpha"
@@ -107,17 +105,14 @@ def read_openslo(paths: Iterable[str]) -> OpenSLOSet:
     """Read every OpenSLO object from files, directories (recursively) or ``-``; other documents are skipped
     with a warning, unsupported OpenSLO versions are refused."""
     result = OpenSLOSet()
-    for source, text in read_sources(paths):
-        if text is None:
+    for source, data in read_sources(paths):
+        if data is None:
             result.problems.append(Problem(source, 0, "", "", "no such file, or no YAML files in directory"))
             continue
-        try:
-            parsed_docs = list(yaml.safe_load_all(text))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            result.problems.append(Problem(source, 0, "", "", f"invalid YAML{line}: {getattr(exc, 'problem', exc)}"))
-            continue
+        loaded, problem = parse_documents(source, data)
+        if problem is not None:
+            result.problems.append(problem)
+        parsed_docs = [d.content for d in loaded]
         index = 0
         for parsed in parsed_docs:
             for raw in _objects(parsed):
