@@ -60,6 +60,10 @@ class KubeError(Exception):
     """Any other API failure, with the API's message."""
 
 
+class AlreadyExists(KubeError):
+    """A create found an object of that name."""
+
+
 def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     """In-cluster credentials when running in a pod, else the kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``)."""
     if kubeconfig is None:
@@ -121,6 +125,23 @@ class KubeAdapter:
             if exc.status == 404:
                 raise NotInstalled(kind, rtype) from None
             raise KubeError(f"apply {kind} {meta['namespace']}/{meta['name']}: {_message(exc)}") from None
+
+    def create(self, obj: dict[str, Any], *, field_manager: str = FIELD_MANAGER) -> dict[str, Any]:
+        """Create ``obj`` (POST); AlreadyExists when the name is taken, NotInstalled without the CRD."""
+        kind = obj["kind"]
+        rtype = GENERATED_TYPES.get(kind) or OKR_TYPES[kind]
+        meta = obj["metadata"]
+        try:
+            self._count(f"create:{kind}")
+            return self.custom.create_namespaced_custom_object(
+                rtype.group, rtype.version, meta["namespace"], rtype.plural, obj, field_manager=field_manager
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                raise NotInstalled(kind, rtype) from None
+            if exc.status == 409:
+                raise AlreadyExists(f"{kind} {meta['namespace']}/{meta['name']} already exists") from None
+            raise KubeError(f"create {kind} {meta['namespace']}/{meta['name']}: {_message(exc)}") from None
 
     def delete(self, kind: str, namespace: str, name: str) -> bool:
         """Delete a generated object; False when it (or its CRD) does not exist."""

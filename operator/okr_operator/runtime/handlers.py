@@ -27,6 +27,7 @@ from ..webview.server import serve as serve_web
 from . import memory
 from .loop import EvaluationLoop
 from .metrics import Metrics, serve
+from .ownership import NameConflict, apply_owned, owner_uid
 from .reconcile import Reconciled, drifted, owner_ref, reconcile_key_result, reconcile_slo
 from .selection import RuleSelectionWatch
 from .settings import Settings, from_env
@@ -341,15 +342,16 @@ async def _revert(event: dict[str, Any], body: kopf.Body, kind: str) -> None:
         return
     data = _body(body, kind)
     owner = owner_ref(data)
-    if owner is None:
-        return
+    owner_body = runtime.store.get(owner) if owner is not None else None
+    if owner is None or owner_body is None or owner_uid(data) != (owner_body.get("metadata") or {}).get("uid"):
+        return  # not generated for an object we know (e.g. left from a deleted namesake): not ours to restore
     for desired in _desired_for(runtime, owner):
         if desired["kind"] != kind or desired["metadata"]["name"] != data["metadata"]["name"]:
             continue
         if event["type"] == "DELETED" or drifted(data, desired):
             log.info("%s %s/%s was changed by hand; restoring it", kind, owner.namespace, desired["metadata"]["name"])
             try:
-                await asyncio.to_thread(runtime.kube.apply, desired, field_manager=FIELD_MANAGER)
+                await asyncio.to_thread(apply_owned, runtime.kube, desired)
                 await asyncio.to_thread(
                     runtime.kube.event,
                     runtime.store.get(owner) or {},
@@ -357,7 +359,7 @@ async def _revert(event: dict[str, Any], body: kopf.Body, kind: str) -> None:
                     f"{kind} {desired['metadata']['name']} was edited or deleted by hand; restored it",
                     warning=True,
                 )
-            except KubeError as exc:
+            except (KubeError, NameConflict) as exc:
                 log.warning("could not restore %s: %s", desired["metadata"]["name"], exc)
 
 

@@ -8,6 +8,7 @@ RulesSynced also says whether a Prometheus resource selects the applied Promethe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,11 +18,14 @@ from ..api import KeyResult, MaintenanceWindow, ServiceLevelObjective
 from ..api.identity import Ref, entry_from_body
 from ..evaluation.conditions import condition, find, normalise, stamp
 from ..generate import RenderOptions, objects_for_key_result, objects_for_slo
-from ..kube.client import FIELD_MANAGER, KubeAdapter, KubeError, NotInstalled
+from ..kube.client import KubeAdapter, KubeError, NotInstalled
 from ..okr.rules import prometheus_rule_name as kr_rule_name
 from ..rule_selection import SelectionView, select, summary
 from ..slo.gate import analysis_template_name
 from ..slo.rules import prometheus_rule_name
+from .ownership import NameConflict, apply_owned, delete_owned
+
+log = logging.getLogger("okr_operator.reconcile")
 
 
 @dataclass
@@ -31,7 +35,7 @@ class Reconciled:
     status: dict[str, Any] | None
     events: list[tuple[str, str, bool]] = field(default_factory=list)  # (reason, message, warning)
     retry: str | None = None  # set when it should be retried later (e.g. a CRD is missing)
-    applied: list[dict[str, Any]] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)  # created, updated or unchanged, per generated object
 
 
 def _synced_condition(
@@ -84,13 +88,19 @@ def _status_part(
 
 
 def _apply_all(
-    kube: KubeAdapter, objects: list[dict[str, Any]], stale: list[tuple[str, str, str]]
-) -> tuple[list[str], list[tuple[str, str]], list[dict[str, Any]]]:
-    applied, problems, results = [], [], []
+    kube: KubeAdapter, objects: list[dict[str, Any]], stale: list[tuple[str, str, str]], owner_uid: str | None
+) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Create or update ``objects`` and delete ``stale`` ones, touching only what this owner owns.
+
+    Returns what was applied (``Kind name``), the problems (reason, message) and each object's outcome
+    (created, updated, unchanged)."""
+    applied, problems, outcomes = [], [], []
     for obj in objects:
         try:
-            results.append(kube.apply(obj, field_manager=FIELD_MANAGER))
+            outcomes.append(apply_owned(kube, obj, unchanged=_unchanged))
             applied.append(f"{obj['kind']} {obj['metadata']['name']}")
+        except NameConflict as exc:
+            problems.append(("NameConflict", str(exc)))
         except NotInstalled as exc:
             problems.append(
                 (
@@ -102,10 +112,16 @@ def _apply_all(
             problems.append(("ApplyFailed", str(exc)))
     for kind, namespace, name in stale:
         try:
-            kube.delete(kind, namespace, name)
+            delete_owned(kube, kind, namespace, name, owner_uid)
         except KubeError as exc:
             problems.append(("DeleteFailed", str(exc)))
-    return applied, problems, results
+    return applied, problems, outcomes
+
+
+def _unchanged(existing: dict[str, Any], desired: dict[str, Any]) -> bool:
+    """Our copy already says what we would apply (spec, labels, owner): no write needed."""
+    owners = (existing.get("metadata") or {}).get("ownerReferences") or []
+    return not drifted(existing, desired) and normalise(owners) == normalise(desired["metadata"].get("ownerReferences"))
 
 
 def _invalid(body: dict[str, Any], message: str | None, now: datetime) -> Reconciled:
@@ -113,6 +129,14 @@ def _invalid(body: dict[str, Any], message: str | None, now: datetime) -> Reconc
     message = message or "the spec does not validate"
     synced = condition("RulesSynced", False, "InvalidSpec", f"nothing generated: {message}")
     return Reconciled(_status_part(body, None, synced, now), [("InvalidSpec", message, True)])
+
+
+def _render_failed(body: dict[str, Any], exc: Exception, now: datetime) -> Reconciled:
+    """Rendering raised for a spec the models accepted: nothing generated, the object says why."""
+    log.exception("rendering %s/%s failed", (body.get("metadata") or {}).get("namespace"), body["metadata"]["name"])
+    message = f"nothing generated: the rules could not be rendered ({type(exc).__name__}: {exc})"
+    synced = condition("RulesSynced", False, "RenderFailed", message[:1024])
+    return Reconciled(_status_part(body, None, synced, now), [("RenderFailed", message[:1024], True)])
 
 
 def _generated(body: dict[str, Any], field: str) -> bool:
@@ -133,12 +157,15 @@ def reconcile_slo(
     if entry is None or entry.model is None:
         return _invalid(body, entry.invalid if entry else None, now)
     slo: ServiceLevelObjective = entry.model
-    objects = objects_for_slo(slo, options, windows, now)
+    try:
+        objects = objects_for_slo(slo, options, windows, now)
+    except Exception as exc:  # this object's problem: its own condition, never the handler's retry loop
+        return _render_failed(body, exc, now)
     kinds = {o["kind"] for o in objects}
     stale = []
     if "AnalysisTemplate" not in kinds and _generated(body, "analysisTemplate"):  # the gate was switched off
         stale.append(("AnalysisTemplate", entry.ref.namespace, analysis_template_name(slo.metadata.name)))
-    applied, problems, results = _apply_all(kube, objects, stale)
+    applied, problems, results = _apply_all(kube, objects, stale, entry.uid)
     generated = {"prometheusRule": prometheus_rule_name(slo.metadata.name)}
     if "AnalysisTemplate" in kinds:
         generated["analysisTemplate"] = analysis_template_name(slo.metadata.name)
@@ -160,10 +187,13 @@ def reconcile_key_result(
     rule_name = kr_rule_name(kr.metadata.name)
     if kr.spec.source.prometheus is None:  # manual/slo sources generate nothing; drop a rule left from before
         if _generated(body, "prometheusRule"):
-            _apply_all(kube, [], [("PrometheusRule", entry.ref.namespace, rule_name)])
+            _apply_all(kube, [], [("PrometheusRule", entry.ref.namespace, rule_name)], entry.uid)
         return Reconciled(_status_part(body, None, None, now))
     objective_model = entry_from_body(objective).model if objective else None  # type: ignore[union-attr]
-    objects = objects_for_key_result(kr, objective_model, options)
+    try:
+        objects = objects_for_key_result(kr, objective_model, options)
+    except Exception as exc:
+        return _render_failed(body, exc, now)
     if not objects:
         synced = condition(
             "RulesSynced",
@@ -173,7 +203,7 @@ def reconcile_key_result(
             "the rules need the period",
         )
         return Reconciled(_status_part(body, None, synced, now), retry="waiting for the objective")
-    applied, problems, results = _apply_all(kube, objects, [])
+    applied, problems, results = _apply_all(kube, objects, [], entry.uid)
     return _result(body, {"prometheusRule": rule_name}, applied, problems, results, now, _rule_selection(view, objects))
 
 
@@ -182,7 +212,7 @@ def _result(
     generated: dict[str, str],
     applied: list[str],
     problems: list[tuple[str, str]],
-    results: list[dict[str, Any]],
+    results: list[str],
     now: datetime,
     selection: tuple[str, str] | None = None,
 ) -> Reconciled:
@@ -197,7 +227,8 @@ def _transition_events(old: dict[str, Any] | None, synced: dict[str, Any]) -> li
     """An Event when RulesSynced turns False (or changes its reason while False) and when it turns True."""
     if synced["status"] == "False":
         if old is None or old.get("status") != "False" or old.get("reason") != synced["reason"]:
-            reason = "RulesNotSelected" if synced["reason"] == "NotSelected" else "RulesNotSynced"
+            special = {"NotSelected": "RulesNotSelected", "NameConflict": "NameConflict"}
+            reason = special.get(synced["reason"], "RulesNotSynced")
             return [(reason, synced["message"], True)]
         return []
     if old is None or old.get("status") != "True":
