@@ -167,9 +167,18 @@ def test_rbac_cluster_wide(rendered):
 
 
 def test_rbac_and_peering_when_restricted_to_namespaces(full):
-    assert one(full, "ClusterRole")["rules"] == rbac.policy_rules(rbac.NAMESPACED_RULES)
-    assert one(full, "Role")["rules"] == rbac.policy_rules(rbac.lease_rules("okr-lease"))
-    assert rbac.rbac_problems(one(full, "ClusterRole")) == []
+    """A namespace-scoped install: the ClusterRole only reads; every write is in the watched namespaces' Roles."""
+    assert one(full, "ClusterRole")["rules"] == rbac.policy_rules(rbac.NAMESPACED_CLUSTER_RULES)
+    assert not [v for rule in one(full, "ClusterRole")["rules"] for v in rule["verbs"] if v in rbac.WRITE_VERBS]
+    roles = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in full if o["kind"] == "Role"}
+    release = next(ns for ns, name in roles if name.endswith("-lease"))
+    assert roles[(release, "okr-operator-lease")]["rules"] == rbac.policy_rules(rbac.lease_rules("okr-lease"))
+    for namespace in ("team-a", "team-b"):
+        assert roles[(namespace, "okr-operator")]["rules"] == rbac.policy_rules(rbac.NAMESPACE_RULES)
+        binding = next(o for o in full if o["kind"] == "RoleBinding" and o["metadata"]["namespace"] == namespace)
+        assert binding["roleRef"]["name"] == "okr-operator" and binding["subjects"][0]["name"] == "okr-operator"
+    for role in (one(full, "ClusterRole"), *roles.values()):
+        assert rbac.rbac_problems(role) == []
     peerings = [o for o in full if o["kind"] == "KopfPeering"]
     assert sorted(p["metadata"]["namespace"] for p in peerings) == ["team-a", "team-b"]
     assert not [o for o in full if o["kind"] == "ClusterKopfPeering"]

@@ -357,3 +357,33 @@ def test_documented_overlay_sets_the_prometheus_settings(tmp_path):
     assert env.keys() == base.keys()
     parsed = settings_module.from_env(env)
     assert parsed.rule_labels == {"release": "kube-prometheus-stack"}
+
+
+# ------------------------------------------------------------------ the namespace-scoped install
+
+
+@pytest.fixture(scope="module")
+def namespaced() -> list[dict[str, Any]]:
+    return kustomize(CONFIG / "namespaced")
+
+
+def test_namespaced_install_has_no_cluster_wide_write(namespaced):
+    cluster_role = one(namespaced, "ClusterRole")
+    assert cluster_role["rules"] == rbac.policy_rules(rbac.NAMESPACED_CLUSTER_RULES)
+    assert not [v for rule in cluster_role["rules"] for v in rule["verbs"] if v in rbac.WRITE_VERBS]
+    roles = {(r["metadata"]["namespace"], r["metadata"]["name"]): r for r in by_kind(namespaced, "Role")}
+    assert roles[("okr-tenant", "okr-operator")]["rules"] == rbac.policy_rules(rbac.NAMESPACE_RULES)
+    binding = next(b for b in by_kind(namespaced, "RoleBinding") if b["metadata"]["namespace"] == "okr-tenant")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "okr-operator"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "okr-operator", "namespace": NAMESPACE}]
+    for role in (cluster_role, *roles.values()):
+        assert rbac.rbac_problems(role) == []
+
+
+def test_namespaced_install_watches_its_namespaces_with_their_own_peering(namespaced):
+    env = workload.container_env(operator_container(namespaced))
+    assert env["OKR_NAMESPACES"] == "okr-tenant"
+    assert not by_kind(namespaced, "ClusterKopfPeering")
+    assert [(p["metadata"]["namespace"], p["metadata"]["name"]) for p in by_kind(namespaced, "KopfPeering")] == [
+        ("okr-tenant", "okr-operator")
+    ]

@@ -59,3 +59,28 @@ app.kubernetes.io/part-of: okr-operator
 {{- end }}
 {{- join "," $pairs }}
 {{- end }}
+
+{{/*
+The rules on okr.dev objects and generated objects (okr_operator.deploy.rbac._OKR_RULES): in the
+ClusterRole of a cluster-wide install, in each watched namespace's Role of a namespace-scoped one.
+*/}}
+{{- define "okr-operator.okrRules" -}}
+- apiGroups: [okr.dev]
+  resources: [objectives, keyresults, servicelevelobjectives, maintenancewindows]
+  verbs: [get, list, watch, patch]
+- apiGroups: [okr.dev]
+  resources: [objectives/status, keyresults/status, servicelevelobjectives/status, maintenancewindows/status]
+  verbs: [patch]
+- apiGroups: [okr.dev]
+  resources: [objectives/finalizers, keyresults/finalizers, servicelevelobjectives/finalizers, maintenancewindows/finalizers]
+  verbs: [update]
+- apiGroups: [monitoring.coreos.com]
+  resources: [prometheusrules]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [argoproj.io]
+  resources: [analysistemplates]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+{{- end }}

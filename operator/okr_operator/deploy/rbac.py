@@ -93,9 +93,14 @@ kopf never lists namespaces and never touches KopfPeering in that mode (see kopf
 ``namespace_observer`` and ``peering``); ``list namespaces`` is granted for the rule-selection read only.
 """
 
-NAMESPACED_RULES: tuple[Rule, ...] = (
+NAMESPACE_RULES: tuple[Rule, ...] = (
     *_OKR_RULES,
     Rule("kopf.dev", ("kopfpeerings",), ("get", "list", "watch", "patch"), "kopf peering (per watched namespace)"),
+)
+"""Role rules in each watched namespace of a namespace-scoped install (the chart's ``watchNamespaces``,
+config/namespaced): every write the operator makes, granted only where it works."""
+
+NAMESPACED_CLUSTER_RULES: tuple[Rule, ...] = (
     _CRD_DISCOVERY,
     _PROMETHEUS_SELECTORS,
     Rule(
@@ -105,7 +110,17 @@ NAMESPACED_RULES: tuple[Rule, ...] = (
         "kopf follows the watched namespaces being created/deleted; their labels for ruleNamespaceSelector",
     ),
 )
-"""ClusterRole rules of an operator restricted to namespaces (the chart with ``watchNamespaces``)."""
+"""The ClusterRole of a namespace-scoped install: reads only, no cluster-wide write."""
+
+NAMESPACED_RULES: tuple[Rule, ...] = (*NAMESPACE_RULES, *NAMESPACED_CLUSTER_RULES)
+"""Everything a namespace-scoped operator may do (Role rules plus ClusterRole rules)."""
+
+WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
+
+
+def writes(rules: Iterable[Rule]) -> list[tuple[str, str, str]]:
+    """The (verb, resource, group) permissions of ``rules`` that change something."""
+    return [p for rule in rules for p in rule.permissions() if p[0] in WRITE_VERBS]
 
 
 def lease_rules(lease: str = DEFAULT_LEASE) -> tuple[Rule, ...]:
