@@ -26,7 +26,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from e2e.harness.procs import free_port
-from e2e.harness.traffic import DEFAULT_BUCKETS, ERROR_CODE, OK_CODE, Traffic, format_le
+from e2e.harness.traffic import DEFAULT_BUCKETS, DURATION, ERROR_CODE, OK_CODE, Traffic, format_le
 
 
 @dataclass
@@ -45,7 +45,7 @@ class _Collector(Collector):
     def collect(self) -> Iterator[Any]:
         requests = CounterMetricFamily("http_requests", "Synthetic requests.", labels=["service", "version", "code"])
         durations = HistogramMetricFamily(
-            "http_request_duration_seconds", "Synthetic request latency.", labels=["service", "version"]
+            self.exporter.histogram, "Synthetic request latency.", labels=["service", "version"]
         )
         with self.exporter._lock:
             for (service, version), s in sorted(self.exporter._series.items()):
@@ -67,10 +67,14 @@ class SyntheticExporter:
     Args:
         tick: seconds between counter updates (counters grow by ``rate * tick`` per tick).
         buckets: histogram bucket bounds (``+Inf`` is added).
+        histogram: name of the latency histogram (latencies are in its unit, e.g. microseconds).
     """
 
-    def __init__(self, tick: float = 0.25, buckets: tuple[float, ...] = DEFAULT_BUCKETS) -> None:
+    def __init__(
+        self, tick: float = 0.25, buckets: tuple[float, ...] = DEFAULT_BUCKETS, histogram: str = DURATION
+    ) -> None:
         self.tick = tick
+        self.histogram = histogram
         self.buckets = tuple(sorted(buckets))
         self.port = free_port()
         self.host = "127.0.0.1"
