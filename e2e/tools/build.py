@@ -100,6 +100,18 @@ _PROM_LDFLAGS = (
     f"-X {_PROM_VERSION_PKG}.BuildUser=okr-operator",
 )
 
+_PROM_OPERATOR = ("github.com/prometheus-operator/prometheus-operator", f"v{PROMETHEUS_OPERATOR_VERSION}")
+
+
+def _prom_operator_ldflags() -> tuple[str, ...]:
+    # The operator derives its default config-reloader image tag from this version.
+    return (
+        f"-X {_PROM_VERSION_PKG}.Version={PROMETHEUS_OPERATOR_VERSION}",
+        f"-X {_PROM_VERSION_PKG}.Revision=v{PROMETHEUS_OPERATOR_VERSION}",
+        f"-X {_PROM_VERSION_PKG}.BuildUser=okr-operator",
+    )
+
+
 TOOLS: dict[str, Tool] = {
     t.name: t
     for t in (
@@ -145,6 +157,23 @@ TOOLS: dict[str, Tool] = {
             _PROM,
             _PROM_LDFLAGS,
             tags=("remove_all_sd",),
+        ),
+        Tool(
+            "prometheus-operator",
+            PROMETHEUS_OPERATOR_VERSION,
+            "prometheus-operator",
+            "github.com/prometheus-operator/prometheus-operator/cmd/operator",
+            _PROM_OPERATOR,
+            _prom_operator_ldflags(),
+        ),
+        Tool(
+            "admission-webhook",
+            PROMETHEUS_OPERATOR_VERSION,
+            "prometheus-operator",
+            "github.com/prometheus-operator/prometheus-operator/cmd/admission-webhook",
+            _PROM_OPERATOR,
+            _prom_operator_ldflags(),
+            note="prometheus-operator's validating webhook for PrometheusRules",
         ),
         Tool(
             "kwok",
@@ -195,6 +224,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "core": ("kube-apiserver", "kube-controller-manager", "etcd", "prometheus", "promtool"),
     "scheduler": ("kube-scheduler",),
     "kwok": ("kwok",),
+    "prometheus-operator": ("prometheus-operator", "admission-webhook"),
     "argo-rollouts": ("rollouts-controller",),
     "helm": ("helm",),
     "sloth": ("sloth",),
