@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the package with dev dependencies
 
-TOOL_GROUPS ?= core helm scheduler kwok argo-rollouts sloth oslo prometheus-operator
+TOOL_GROUPS ?= core helm scheduler kwok argo-rollouts sloth oslo prometheus-operator argo-cd
 
 tools: $(STAMP) ## build/cache the upstream tools the tests use (kube-apiserver, etcd, prometheus, helm, ...)
 	@$(PY) -m e2e.tools.build $(TOOL_GROUPS)

@@ -43,12 +43,16 @@ ARGO_ROLLOUTS_VERSION = "1.10.1"  # v1.10.2 needs go >= 1.26.10, the machine has
 HELM_VERSION = "3.22.0"  # helm.sh/helm/v3
 SLOTH_VERSION = "0.16.0"  # github.com/slok/sloth
 OSLO_VERSION = "0.13.0"  # github.com/OpenSLO/oslo (the OpenSLO CLI: `oslo validate` checks what okrctl exports)
+ARGO_CD_VERSION = "3.6.1"  # github.com/argoproj/argo-cd/v3; its go.mod says go 1.27.0, so GO_1_27 below
+KUSTOMIZE_VERSION = "5.8.2"  # Argo CD's repo server runs `kustomize build`; 3.6.1 ships 5.8.3, which needs Go 1.27
+GO_1_27 = "go1.27.3"  # GOTOOLCHAIN for modules that need Go 1.27 (the go command fetches it as a module)
 
 # Upstream modules whose files (CRDs) the harness reads from the module cache.
 PROMETHEUS_OPERATOR_VERSION = "0.85.0"  # newest version the module proxy serves here
 CRD_MODULES: dict[str, tuple[str, str]] = {
     "prometheus-operator": ("github.com/prometheus-operator/prometheus-operator", f"v{PROMETHEUS_OPERATOR_VERSION}"),
     "argo-rollouts": ("github.com/argoproj/argo-rollouts", f"v{ARGO_ROLLOUTS_VERSION}"),
+    "argo-cd": ("github.com/argoproj/argo-cd/v3", f"v{ARGO_CD_VERSION}"),
 }
 
 
@@ -75,6 +79,7 @@ class Tool:
     ldflags: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     note: str = ""
+    toolchain: str = "local"  # GOTOOLCHAIN of this build (GO_1_27 where upstream needs a newer Go)
 
     @property
     def cache_dir(self) -> Path:
@@ -217,6 +222,23 @@ TOOLS: dict[str, Tool] = {
             note="`go install ...@v0.13.0` fails here (it reads the module's version list to check for deprecation, "
             "and the proxy answers 403); the exact version required by the wrapper module resolves",
         ),
+        Tool(
+            "argocd",  # one binary for every component: it dispatches on its name or $ARGOCD_BINARY_NAME
+            ARGO_CD_VERSION,
+            "argo-cd",
+            "github.com/argoproj/argo-cd/v3/cmd",
+            ("github.com/argoproj/argo-cd/v3", f"v{ARGO_CD_VERSION}"),
+            (f"-X github.com/argoproj/argo-cd/v3/common.version={ARGO_CD_VERSION}",),
+            toolchain=GO_1_27,
+        ),
+        Tool(
+            "kustomize",
+            KUSTOMIZE_VERSION,
+            "kustomize",
+            "sigs.k8s.io/kustomize/kustomize/v5",
+            ("sigs.k8s.io/kustomize/kustomize/v5", f"v{KUSTOMIZE_VERSION}"),
+            (f"-X sigs.k8s.io/kustomize/api/provenance.version=v{KUSTOMIZE_VERSION}",),
+        ),
     )
 }
 
@@ -229,6 +251,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "helm": ("helm",),
     "sloth": ("sloth",),
     "oslo": ("oslo",),
+    "argo-cd": ("argocd", "kustomize"),
 }
 
 # Not buildable here: the module proxy refuses github.com/pyrra-dev/pyrra ("not available").
@@ -263,9 +286,9 @@ def resolve(names: Iterable[str]) -> list[Tool]:
     return out
 
 
-def _go_env() -> dict[str, str]:
+def _go_env(toolchain: str = "local") -> dict[str, str]:
     env = dict(os.environ)
-    env["GOTOOLCHAIN"] = "local"
+    env["GOTOOLCHAIN"] = toolchain
     env["CGO_ENABLED"] = "0"
     flags = env.get("GOFLAGS", "")
     if "-buildvcs" not in flags:
@@ -307,7 +330,7 @@ def build_tool(tool: Tool) -> float:
     proc = subprocess.run(
         cmd,
         cwd=TOOLS_DIR / tool.wrapper,
-        env=_go_env(),
+        env=_go_env(tool.toolchain),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -318,7 +341,7 @@ def build_tool(tool: Tool) -> float:
         raise ToolBuildError(
             f"building {tool.name} v{tool.version} failed (exit {proc.returncode})\n"
             f"  in:  {TOOLS_DIR / tool.wrapper}\n"
-            f"  cmd: GOTOOLCHAIN=local CGO_ENABLED=0 {shlex.join(cmd)}\n"
+            f"  cmd: GOTOOLCHAIN={tool.toolchain} CGO_ENABLED=0 {shlex.join(cmd)}\n"
             f"--- last lines of go output ---\n{_tail(proc.stdout)}"
         )
     tmp.chmod(0o755)
@@ -362,11 +385,16 @@ def tool_path(name: str) -> Path:
 # ----------------------------------------------------------------------------------------------
 
 
+def _toolchain_of(module: str) -> str:
+    """GOTOOLCHAIN for ``module``: the one its tools build with (a go.mod saying go 1.27 needs GO_1_27)."""
+    return next((t.toolchain for t in TOOLS.values() if t.upstream[0] == module), "local")
+
+
 def module_dir(module: str, version: str) -> Path:
     """Download ``module@version`` through the module proxy (if needed) and return its directory."""
     proc = subprocess.run(
         ["go", "mod", "download", "-json", f"{module}@{version}"],
-        env=_go_env(),
+        env=_go_env(_toolchain_of(module)),
         cwd=TOOLS_DIR,
         capture_output=True,
         text=True,
@@ -381,9 +409,9 @@ def module_dir(module: str, version: str) -> Path:
     return Path(info["Dir"])
 
 
-def _go_mod_json(path: Path) -> dict:
+def _go_mod_json(path: Path, toolchain: str = "local") -> dict:
     out = subprocess.run(
-        ["go", "mod", "edit", "-json", str(path)], env=_go_env(), capture_output=True, text=True, check=True
+        ["go", "mod", "edit", "-json", str(path)], env=_go_env(toolchain), capture_output=True, text=True, check=True
     )
     return json.loads(out.stdout)
 
@@ -400,7 +428,7 @@ def regen_wrapper(wrapper: str) -> Path:
     if not tools:
         raise ToolBuildError(f"no tool uses wrapper {wrapper!r}")
     module, version = tools[0].upstream
-    upstream = _go_mod_json(module_dir(module, version) / "go.mod")
+    upstream = _go_mod_json(module_dir(module, version) / "go.mod", tools[0].toolchain)
     required = {r["Path"] for r in upstream.get("Require") or []}
     replaces: list[str] = []
     for rep in upstream.get("Replace") or []:
@@ -433,7 +461,7 @@ def regen_wrapper(wrapper: str) -> Path:
             f"// Package tools pins the commands that e2e/tools/build.py builds from {module}.\n"
             f"package tools\n\nimport (\n{imports}\n)\n"
         )
-    subprocess.run(["go", "mod", "tidy"], cwd=gomod.parent, env=_go_env(), check=True)
+    subprocess.run(["go", "mod", "tidy"], cwd=gomod.parent, env=_go_env(tools[0].toolchain), check=True)
     return gomod
 
 
