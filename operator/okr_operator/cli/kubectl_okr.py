@@ -2,6 +2,8 @@
 
 kubectl okr tree [-n NS | -A]          objectives as a tree with their key results, progress and state
 kubectl okr serve [-n NS]... [--port]   the operator's web view, locally, for what your kubeconfig may list
+kubectl okr checkin KR VALUE -f FILE    add a check-in to a manifest (or --live: to the cluster's object)
+kubectl okr report [-n NS] -o md|html   the period review from the live statuses
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from rich.console import Console
 
 from .. import __version__
 from ..api import KEY_RESULT_KIND, OBJECTIVE_KIND, SLO_KIND
+from .checkin import checkin
+from .report import kubectl_report
 from .tree import build_forest, render, to_data
 
 DEFAULT_TIMEOUT = 30.0
@@ -134,8 +138,11 @@ def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError)
 
 
-def fetch(api_client: Any, namespace: str | None, timeout: float) -> tuple[list[dict], list[dict], list[dict]]:
-    """Objectives, key results and (only when a key result needs them) SLOs of ``namespace`` (None: all)."""
+def fetch(
+    api_client: Any, namespace: str | None, timeout: float, *, all_slos: bool = False
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """Objectives, key results and (only when a key result needs them, or ``all_slos``) SLOs of ``namespace``
+    (None: all)."""
     import urllib3
 
     from ..kube.client import KubeAdapter, KubeError, NotInstalled
@@ -149,7 +156,7 @@ def fetch(api_client: Any, namespace: str | None, timeout: float) -> tuple[list[
         objectives = adapter.list(OBJECTIVE_KIND, namespace)
         key_results = adapter.list(KEY_RESULT_KIND, namespace)
         needs_slos = any(((kr.get("spec") or {}).get("source") or {}).get("slo") for kr in key_results)
-        slos = adapter.list(SLO_KIND, namespace) if needs_slos else []
+        slos = adapter.list(SLO_KIND, namespace) if needs_slos or all_slos else []
     except NotInstalled as exc:
         raise PluginError(f"{exc} (server {server}); install the okr-operator CRDs first") from None
     except KubeError as exc:
@@ -316,6 +323,10 @@ def _console(no_color: bool) -> Console:
     if no_color:
         return Console(color_system=None, width=width, highlight=False)
     return Console(width=width, highlight=False)
+
+
+cli.add_command(checkin)
+cli.add_command(kubectl_report)
 
 
 def main() -> None:

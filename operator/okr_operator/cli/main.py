@@ -6,6 +6,7 @@ okrctl crds [-o crds/]                        print or write the CustomResourceD
 okrctl evaluate -f ... --prometheus URL       compute the status the operator would write
 okrctl dashboards [-f ...] -o DIR             write the Grafana dashboards (one JSON file each)
 okrctl convert --from openslo -f slos/        OpenSLO documents to ServiceLevelObjectives (and --to openslo)
+okrctl report -f ... --prometheus URL -o html the period review (objectives, key results, SLOs per month)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..generate import (
 )
 from ..prometheus.config import DEFAULT_URL
 from .convert import convert
+from .report import okrctl_report
 
 FILES_HELP = "Manifest file, directory (read recursively) or - for stdin. Repeatable."
 
@@ -212,10 +214,7 @@ def _prometheus_options(func: Any) -> Any:
 @click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
 def evaluate(files: tuple[str, ...], namespace: str, at: str | None, sli_source: str, output: str, **conn: Any) -> None:
     """Compute the status the operator would write, from any Prometheus, without a cluster."""
-    from ..evaluation.cycle import Evaluator
     from ..evaluation.snapshot import Snapshot
-    from ..prometheus.adapter import PrometheusAdapter
-    from ..prometheus.config import PrometheusSettings
     from .tables import status_tables
 
     manifests = _load(files, namespace)
@@ -223,6 +222,25 @@ def evaluate(files: tuple[str, ...], namespace: str, at: str | None, sli_source:
         _report(manifests, quiet_warnings=True)
         sys.exit(1)
     when = _parse_time(at)
+    adapter = prometheus_adapter(conn)
+    outcome = evaluate_snapshot(adapter, Snapshot.from_models(manifests.models), when, sli_source)  # type: ignore[arg-type]
+    objects = status_objects(outcome)
+    if output == "json":
+        click.echo(json.dumps(objects, indent=2))
+    elif output == "yaml":
+        sys.stdout.write(yamlio.dump_all(objects))
+    else:
+        status_tables(objects)
+    if outcome.queries and outcome.query_errors == outcome.queries:
+        click.echo(f"error: every query to {conn['url']} failed; see the MetricsAvailable conditions", err=True)
+        sys.exit(1)
+
+
+def prometheus_adapter(conn: dict[str, Any]) -> Any:
+    """The Prometheus adapter of the connection flags (okrctl evaluate, okrctl report)."""
+    from ..prometheus.adapter import PrometheusAdapter
+    from ..prometheus.config import PrometheusSettings
+
     settings = PrometheusSettings(
         url=conn["url"],
         timeout_seconds=conn["timeout"],
@@ -234,11 +252,20 @@ def evaluate(files: tuple[str, ...], namespace: str, at: str | None, sli_source:
         insecure_skip_verify=conn["insecure_skip_verify"],
         tenant=conn["tenant"],
     )
-    adapter = PrometheusAdapter(settings)
+    return PrometheusAdapter(settings)
+
+
+def evaluate_snapshot(adapter: Any, snapshot: Any, when: datetime, sli_source: str) -> Any:
+    """One evaluation cycle of ``snapshot`` as of ``when`` (every query at that instant): the Outcome."""
+    from ..evaluation.cycle import Evaluator
+
     evaluator = Evaluator(lambda expr: adapter.query(expr, at=when), sli_source=sli_source)
-    snapshot = Snapshot.from_models(manifests.models)  # type: ignore[arg-type]
-    outcome = evaluator.evaluate(snapshot, when)
-    objects = [
+    return evaluator.evaluate(snapshot, when)
+
+
+def status_objects(outcome: Any) -> list[dict[str, Any]]:
+    """The statuses of an Outcome as objects (kind, name, namespace, status), sorted."""
+    return [
         {
             "apiVersion": "okr.dev/v1alpha1",
             "kind": ref.kind,
@@ -247,15 +274,6 @@ def evaluate(files: tuple[str, ...], namespace: str, at: str | None, sli_source:
         }
         for ref, status in sorted(outcome.statuses.items())
     ]
-    if output == "json":
-        click.echo(json.dumps(objects, indent=2))
-    elif output == "yaml":
-        sys.stdout.write(yamlio.dump_all(objects))
-    else:
-        status_tables(objects)
-    if outcome.queries and outcome.query_errors == outcome.queries:
-        click.echo(f"error: every query to {settings.url} failed; see the MetricsAvailable conditions", err=True)
-        sys.exit(1)
 
 
 @cli.command()
@@ -311,6 +329,7 @@ def _read(path: Path) -> str | None:
 
 
 cli.add_command(convert)
+cli.add_command(okrctl_report(_prometheus_options))
 
 
 def main() -> None:

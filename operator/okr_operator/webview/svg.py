@@ -18,7 +18,7 @@ SPARK_HEIGHT = 40
 
 def pct(value: float | None) -> str:
     """0.8889 -> "89%"; None -> "n/a"."""
-    return "n/a" if value is None else f"{100 * value:.0f}%"
+    return "n/a" if value is None else f"{round(100 * value)}%"  # round: an int, so -0.0 is "0%"
 
 
 def _clamp(value: float) -> float:
