@@ -31,19 +31,19 @@ def report(objects, now=NOW, period=Q4, **kw):
 def test_months_of_a_period_up_to_now():
     months = month_ends(Q4, NOW)
     assert [(m.label, m.at, m.complete) for m in months] == [
-        ("2026-10", datetime(2026, 11, 1, tzinfo=UTC), True),
+        ("2026-10", datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC), True),  # its last second
         ("2026-11", NOW, False),
     ]
     after = month_ends(Q4, datetime(2027, 2, 1, tzinfo=UTC))
     assert [(m.label, m.at.isoformat()) for m in after] == [
-        ("2026-10", "2026-11-01T00:00:00+00:00"),
-        ("2026-11", "2026-12-01T00:00:00+00:00"),
-        ("2026-12", "2027-01-01T00:00:00+00:00"),
+        ("2026-10", "2026-10-31T23:59:59+00:00"),
+        ("2026-11", "2026-11-30T23:59:59+00:00"),
+        ("2026-12", "2026-12-31T23:59:59+00:00"),
     ]
     odd = month_ends(parse_period("2026-10-05/2026-11-20"), datetime(2026, 12, 1, tzinfo=UTC))
     assert [(m.label, m.start.day, m.at.isoformat()) for m in odd] == [
-        ("2026-10", 5, "2026-11-01T00:00:00+00:00"),
-        ("2026-11", 1, "2026-11-21T00:00:00+00:00"),  # the period ends inside the month: its end
+        ("2026-10", 5, "2026-10-31T23:59:59+00:00"),
+        ("2026-11", 1, "2026-11-20T23:59:59+00:00"),  # the period ends inside the month: its last second
     ]
 
 
@@ -157,7 +157,7 @@ def test_slo_figures_per_month_measured_or_from_status():
     r = report(objects, slo_months=measured)
     rows = {s.name: s for s in r.slos}
     assert [(m.month, m.at, m.sli, m.remaining, m.consumed, m.state) for m in rows["checkout-availability"].months] == [
-        ("2026-10", datetime(2026, 11, 1, tzinfo=UTC), 99.92, 0.2, 0.8, "Warning"),
+        ("2026-10", datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC), 99.92, 0.2, 0.8, "Warning"),
         ("2026-11", NOW, 99.96, 0.6, 0.4, "Healthy"),
     ]
     md = render_markdown(r)
