@@ -25,12 +25,15 @@ _CRD_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
             "manifests/crds/experiment-crd.yaml",
         ),
     ),
+    # Argo CD's kinds are argoproj.io too: this entry is named after the project, not the group.
+    "argo-cd": ("argo-cd", ("manifests/crds/application-crd.yaml", "manifests/crds/appproject-crd.yaml")),
 }
 _ALIASES = {"prometheus-operator": "monitoring.coreos.com", "argo-rollouts": "argoproj.io"}
 
 
 def upstream_crd_groups() -> list[str]:
-    """Known groups: ``monitoring.coreos.com`` (alias ``prometheus-operator``), ``argoproj.io`` (``argo-rollouts``)."""
+    """Known groups: ``monitoring.coreos.com`` (alias ``prometheus-operator``), ``argoproj.io`` (``argo-rollouts``),
+    and ``argo-cd`` (Argo CD's Application and AppProject, also in argoproj.io)."""
     return list(_CRD_FILES)
 
 
