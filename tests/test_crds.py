@@ -48,7 +48,16 @@ def test_names_short_names_and_category():
 def test_printer_columns():
     columns = {k: [c["name"] for c in crd(k)["spec"]["versions"][0]["additionalPrinterColumns"]] for k in KINDS}
     assert columns["Objective"][:4] == ["Period", "Progress", "Score", "State"]
-    assert columns["ServiceLevelObjective"] == ["Target", "Window", "SLI", "Budget-Left", "State", "Age"]
+    assert columns["ServiceLevelObjective"] == [
+        "Target",
+        "Window",
+        "SLI",
+        "Budget-Left",
+        "State",
+        "Groups",
+        "Worst-Group",
+        "Age",
+    ]
     assert columns["KeyResult"][:5] == ["Objective", "Current", "Target", "Progress", "State"]
 
 

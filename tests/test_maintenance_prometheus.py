@@ -125,3 +125,16 @@ def test_in_maintenance_while_the_window_holds(prom):
     }
     loud = evaluate(prom, at=at)[SLO]  # the same burst without the window fires page and ticket
     assert loud["alerts"] == ["page", "ticket"]
+
+
+def test_exclusion_of_a_grouped_slo_keeps_its_groups(prom):
+    grouped = slo()
+    ratio = grouped["spec"]["indicator"]["ratio"]
+    ratio["errors"] = ratio["errors"].replace("sum(", "sum by (version) (")
+    ratio["total"] = ratio["total"].replace("sum(", "sum by (version) (")
+    grouped["spec"]["indicator"]["groupBy"] = ["version"]
+    adapter = PrometheusAdapter(PrometheusSettings(url=prom.url, timeout_seconds=30))
+    snapshot = Snapshot.from_bodies([grouped, window(BURST[0], "2h", excludeFromBudget=True)])
+    status = Evaluator(lambda expr: adapter.query(expr, at=T)).evaluate(snapshot, T).statuses[SLO]
+    assert status["groups"]["worstGroup"] == "version=v1"
+    assert status["sli"] == pytest.approx(100 * (1 - BASE), abs=5e-4)

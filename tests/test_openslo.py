@@ -501,6 +501,20 @@ spec:
     ratio:
       good: sum(rate(search_requests_total{code!~"5.."}[{{window}}]))
       total: sum(rate(search_requests_total[{{window}}]))
+---
+apiVersion: okr.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: api-routes, namespace: shop}
+spec:
+  service: api
+  target: 99.5
+  window: 28d
+  indicator:
+    ratio:
+      errors: sum by (route) (rate(api_requests_total{code=~"5.."}[{{window}}]))
+      total: rate(api_requests_total[{{window}}])
+    groupBy: [route]
+    maxGroups: 20
 """
 
 
@@ -583,6 +597,7 @@ def test_cli_convert_both_ways(tmp_path):
     )
     assert out.exit_code == 0, out.output
     assert sorted(p.name for p in (tmp_path / "os").iterdir()) == [
+        "slo-api-routes.yaml",
         "slo-checkout-availability.yaml",
         "slo-checkout-latency.yaml",
         "slo-search-good.yaml",
@@ -591,6 +606,7 @@ def test_cli_convert_both_ways(tmp_path):
     back = runner.invoke(cli, ["convert", "--from", "openslo", "-f", str(tmp_path / "os")])
     assert back.exit_code == 0, back.output
     assert [d["metadata"]["name"] for d in yaml.safe_load_all(back.stdout)] == [
+        "api-routes",
         "checkout-availability",
         "checkout-latency",
         "search-good",

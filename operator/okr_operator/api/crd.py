@@ -41,6 +41,8 @@ PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
         {"name": "SLI", "type": "number", "jsonPath": ".status.sli"},
         {"name": "Budget-Left", "type": "number", "jsonPath": ".status.errorBudget.remaining"},
         {"name": "State", "type": "string", "jsonPath": ".status.state"},
+        {"name": "Groups", "type": "integer", "jsonPath": ".status.groups.count", "priority": 1},
+        {"name": "Worst-Group", "type": "string", "jsonPath": ".status.groups.worstGroup", "priority": 1},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ],
     "MaintenanceWindow": [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -17,6 +17,7 @@ from .common import (
     Condition,
     CrossFieldRule,
     GeneratedObjects,
+    LabelName,
     LocalObjectReference,
     Number,
     ObjectMeta,
@@ -204,6 +205,12 @@ class SLOSource(ApiModel):
     )
     field: SLOField = Field(
         description="sli (percent), errorBudgetConsumed or errorBudgetRemaining (fractions), burnRate1h."
+    )
+    group: dict[LabelName, Annotated[str, Field(max_length=256)]] | None = Field(
+        None,
+        max_length=5,
+        description="With a grouped SLO (indicator.groupBy): the group to read, e.g. route: /checkout. "
+        "Default: the SLO's own figures, which are its worst group's.",
     )
 
 

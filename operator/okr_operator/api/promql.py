@@ -272,3 +272,18 @@ def check_canary_placeholder(expr: str, *, what: str) -> None:
         raise PromQLError(f"{exc}; {hint}") from None
     if _selector_matcher_names(probe).count(_CANARY_PROBE_LABEL) != count:
         raise PromQLError(f"{what}: {CANARY_PLACEHOLDER} must be a label matcher of a series selector; {hint}")
+
+
+def check_keeps_labels(expr: str, labels: list[str], *, what: str) -> None:
+    """A grouped SLO's expression must keep its group labels: a top-level aggregation needs ``by`` them."""
+    parsed = promql_parser.parse(with_window(expr, "5m"))
+    if type(parsed).__name__ != "AggregateExpr":
+        return
+    modifier = str(parsed.modifier or "")
+    kept = set() if not modifier.startswith("by") else {x.strip() for x in modifier[2:].strip(" ()").split(",")}
+    missing = [label for label in labels if label not in kept]
+    if missing:
+        raise PromQLError(
+            f"{what}: its {parsed.op}(...) drops the groupBy label(s) {', '.join(missing)}; write "
+            f"sum by ({', '.join(labels)}) (...) or leave the aggregation out"
+        )

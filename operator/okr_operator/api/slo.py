@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, Strict, field_validator
+from pydantic import Field, Strict, field_validator, model_validator
 
 from .common import (
     API_VERSION,
@@ -16,17 +15,14 @@ from .common import (
     MAX_DURATION_SECONDS,
     SAFE_VALUE_PATTERN,
     ApiModel,
-    Condition,
     CrossFieldRule,
     Duration,
     Flag,
-    GeneratedObjects,
     Integer,
     LabelName,
     Labels,
     Number,
     ObjectMeta,
-    StatusModel,
     cel_duration_seconds,
     exactly_one_of,
     parse_duration,
@@ -36,12 +32,14 @@ from .promql import (
     CANARY_PLACEHOLDER,
     WINDOW_PLACEHOLDER,
     check_canary_placeholder,
+    check_keeps_labels,
     check_label_matchers,
     check_metric_name,
     check_no_templates,
     check_vector_selector,
     check_windowed,
 )
+from .slo_status import ErrorBudget, ServiceLevelObjectiveStatus, SLOState
 
 KIND = "ServiceLevelObjective"
 MAX_NAME_LENGTH = 58
@@ -82,6 +80,9 @@ SLOWindow = Annotated[
     ),
 ]
 RUNBOOK_URL_PATTERN = r"^https?://[^\s{}\"'<>`]+$"
+
+# Labels of our own series: an SLO cannot be grouped by them.
+RESERVED_GROUP_LABELS = ("slo", "namespace", "service", "le", "severity", "alertname")
 
 # Argo Rollouts argument names as used in {{args.<name>}}; kept DNS-label-like.
 ARG_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -195,8 +196,42 @@ class Indicator(ApiModel):
     ratio: RatioIndicator | None = Field(None, description="Errors (or good) over total, in PromQL.")
     latency: LatencyIndicator | None = Field(None, description="Requests slower than a threshold.")
     bool_gauge: BoolGaugeIndicator | None = Field(None, description="Share of time a 0/1 gauge is 1.")
+    group_by: list[Annotated[str, Field(pattern=LABEL_NAME_PATTERN, description="A label name.")]] | None = Field(
+        None,
+        min_length=1,
+        max_length=5,
+        description="One SLO per value of these labels of the indicator's series, e.g. [route]: recording rules "
+        "and alerts keep them, status lists the worst groups. A ratio expression must keep them (no sum "
+        "without by (...) of them).",
+    )
+    max_groups: int = Field(
+        100,
+        ge=1,
+        le=10000,
+        description="With groupBy: at most this many groups (counted in Prometheus); more makes Valid=False, "
+        "reason TooManyGroups, and the recording rules record nothing.",
+    )
 
-    cross_field_rules = (exactly_one_of("ratio", "latency", "boolGauge"),)
+    cross_field_rules = (
+        exactly_one_of("ratio", "latency", "boolGauge"),
+        CrossFieldRule(
+            cel="!has(self.groupBy) || self.groupBy.all(l, !(l in "
+            + str(list(RESERVED_GROUP_LABELS))
+            + ") && !l.startsWith('__'))",
+            message=f"{', '.join(RESERVED_GROUP_LABELS)} and labels starting with __ are the operator's own",
+            check=lambda i: not any(g in RESERVED_GROUP_LABELS or g.startswith("__") for g in i.group_by or ()),
+            field=".groupBy",
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _keeps_groups(self) -> Indicator:
+        if self.group_by and self.ratio is not None:
+            for name in ("errors", "good", "total"):
+                expr = getattr(self.ratio, name)
+                if expr is not None:
+                    check_keeps_labels(expr.replace(CANARY_PLACEHOLDER, ""), self.group_by, what=f"ratio.{name}")
+        return self
 
     @property
     def kind(self) -> Literal["ratio", "latency", "boolGauge"]:
@@ -413,39 +448,6 @@ class ServiceLevelObjectiveSpec(ApiModel):
     @property
     def is_calendar(self) -> bool:
         return self.window in CALENDAR_WINDOWS
-
-
-class ErrorBudget(StatusModel):
-    total: float | None = Field(None, description="Allowed share of bad events in percent (100 - target).")
-    consumed: float | None = Field(None, description="Fraction of the budget used (1 = all of it).")
-    remaining: float | None = Field(
-        None, description="Fraction of the budget left (1 - consumed; negative when overspent)."
-    )
-
-
-class SLOState(StrEnum):
-    HEALTHY = "Healthy"
-    WARNING = "Warning"
-    CRITICAL = "Critical"
-    EXHAUSTED = "Exhausted"
-    UNKNOWN = "Unknown"
-
-
-class ServiceLevelObjectiveStatus(StatusModel):
-    sli: float | None = Field(None, description="Good events in percent over the window.")
-    error_budget: ErrorBudget | None = Field(None, description="Error budget over the window.")
-    burn_rates: dict[str, float] | None = Field(
-        None, description="Burn rate per alerting window (1 = spending exactly the budget)."
-    )
-    time_to_exhaustion: str | None = Field(
-        None, description="At the 1h burn rate, time until the budget is gone (e.g. 3d4h)."
-    )
-    state: SLOState | None = Field(None, description="Healthy, Warning, Critical, Exhausted or Unknown.")
-    alerts: list[str] | None = Field(None, description="Burn-rate alerts whose condition holds now.")
-    generated: GeneratedObjects | None = Field(None, description="Objects generated for this SLO.")
-    observed_generation: int | None = Field(None, description="Generation the status was computed for.")
-    last_evaluated: datetime | None = Field(None, description="When the status was last computed.")
-    conditions: list[Condition] | None = Field(None, description="Ready, Valid, RulesSynced, MetricsAvailable.")
 
 
 class ServiceLevelObjective(ApiModel):

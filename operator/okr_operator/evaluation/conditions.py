@@ -56,6 +56,7 @@ def comparable(status: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any
 TOLERANCE: dict[str, tuple[float, float]] = {
     "sli": (0.0005, 0.0),  # percentage points
     "errorBudget": (0.0005, 0.0),
+    "groups": (0.0005, 0.0),  # per-group SLI and budget, as the SLO's own
     "burnRates": (0.005, 0.02),
     "current": (0.0, 0.001),
     "progress": (0.0005, 0.0),

@@ -22,8 +22,9 @@ from ..api.identity import Entry, Ref
 from ..generate import key_result_period
 from ..okr.rollup import KeyResultSummary
 from ..prometheus.types import PrometheusError, Sample
-from .batch import QueryFn
+from .batch import Key, QueryFn
 from .conditions import changed_fields, find
+from .group_status import GroupKey, statuses_by_group
 from .key_result_status import KR_FIELDS, key_result_status, measure_key_results, objective_key
 from .maintenance_status import MW_FIELDS, maintenance_window_status, slo_intervals
 from .objective_status import OBJECTIVE_FIELDS, Alignment, objective_status
@@ -71,6 +72,7 @@ class Evaluator:
         self.sli_source = sli_source
         self.queries = 0
         self.errors = 0
+        self._groups: dict[Key, dict[GroupKey, dict[str, Any]]] = {}
 
     def _query(self, expr: str) -> list[Sample]:
         self.queries += 1
@@ -105,7 +107,7 @@ class Evaluator:
                 now,
                 values=values,
                 compliance=compliance,
-                slo_status=slo_statuses,
+                slo_status=self._read(e, slo_statuses),
             )
             outcome.statuses[e.ref] = guarded(e, KR_FIELDS, now, compute)
 
@@ -138,12 +140,28 @@ class Evaluator:
         outcome.queries, outcome.query_errors = self.queries, self.errors
         return outcome
 
+    def _read(self, kr: Entry, slo_statuses: dict[Key, dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+        """What a key result reads of SLOs: for ``source.slo.group``, that group's figures instead of the SLO's."""
+        source = kr.model.spec.source.slo
+        if source is None or not source.group:
+            return slo_statuses
+        key = (kr.ref.namespace, source.name)
+        if key not in slo_statuses:
+            return slo_statuses
+        mine = next((st for k, st in self._groups.get(key, {}).items() if dict(k) == source.group), {})
+        return {**slo_statuses, key: mine}
+
     def _slos(self, snapshot: Snapshot, now: datetime, outcome: Outcome) -> None:
         """The statuses of every SLO and MaintenanceWindow (windows quiet alerts and leave events out)."""
         slos = [e for e in snapshot.slos if e.model is not None]
         lookback = {r: max(map(range_seconds, w.values())) for r, w in slo_windows(slos, now).items()}
         maintenance = slo_intervals(slos, snapshot.maintenance_windows, now, lookback)
         measured = measure_slos(self._query, slos, now, self.sli_source, maintenance) if slos else {}
+        self._groups = {
+            e.ref.key: statuses_by_group(e.model.spec, measured[e.ref].groups)
+            for e in slos
+            if e.model.spec.indicator.group_by and measured[e.ref].error is None
+        }
         for e in snapshot.slos:
             if e.model is None:
                 outcome.statuses[e.ref] = invalid_status(e, SLO_FIELDS, now)

@@ -13,15 +13,16 @@ from ..api.identity import Entry, Ref
 from ..api.promql import canonical_matchers
 from ..maintenance.schedule import Interval
 from ..prometheus.types import PrometheusError, finite
-from ..slo.budget import evaluate_budget
 from ..slo.exclusion import excluded_ratio
 from ..slo.expressions import le_value, raw_ratio, recorded_ratio
-from ..slo.windows import burn_rate_conditions, status_windows, window_seconds
+from ..slo.windows import status_windows
 from .batch import Answer, QueryFn, run, run_parts
-from .conditions import condition, human_duration, iso, rounded
-from .status import drop_none, finish, kept_note, valid_condition
+from .conditions import condition, iso
+from .group_status import GroupKey, group_key, grouped_status
+from .slo_figures import figures_of, figures_status
+from .status import finish, kept_note, valid_condition
 
-SLO_FIELDS = ("sli", "errorBudget", "burnRates", "timeToExhaustion", "state", "alerts", "lastEvaluated")
+SLO_FIELDS = ("sli", "errorBudget", "burnRates", "timeToExhaustion", "state", "alerts", "groups", "lastEvaluated")
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Measured:
     """What Prometheus said about one SLO this cycle."""
 
     ratios: dict[str, float | None] = field(default_factory=dict)
+    # A grouped SLO: per window label, the ratio of each group (its groupBy label values).
+    groups: dict[str, dict[GroupKey, float | None]] = field(default_factory=dict)
     error: PrometheusError | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -82,8 +85,12 @@ def measure_slos(
             if error is not None:
                 m.error = error
                 continue
-            values = [finite(s.value) for s in answer.of(e.ref.key)]
-            m.ratios[label] = values[0] if len(values) == 1 else None
+            samples = answer.of(e.ref.key)
+            by = e.model.spec.indicator.group_by
+            if by:
+                m.groups[label] = {group_key(s.labels, by): finite(s.value) for s in samples}
+            values = [finite(s.value) for s in samples]
+            m.ratios[label] = values[0] if len(values) == 1 and not by else None
         measured[e.ref] = m
     check_buckets(query, [e for e in entries if e.model.spec.indicator.latency is not None], measured)
     return measured
@@ -130,6 +137,18 @@ def maintenance_condition(intervals: list[Interval], now: datetime) -> dict[str,
     return condition("InMaintenance", False, "NoActiveWindow", message)
 
 
+def metrics_condition(spec: Any, sli: float | None, windows: int) -> dict[str, Any]:
+    if sli is None:
+        return condition(
+            "MetricsAvailable",
+            False,
+            "NoTraffic",
+            f"no events over {spec.window}: the indicator's series are missing or the service had "
+            "no traffic, so there is no SLI (not 100%)",
+        )
+    return condition("MetricsAvailable", True, "Measured", f"{windows} windows measured")
+
+
 def slo_status(e: Entry, m: Measured, now: datetime, maintenance: list[Interval] | None = None) -> dict[str, Any]:
     """The status of one SLO from what was measured (its last values kept when Prometheus failed)."""
     spec: Any = e.model.spec
@@ -140,42 +159,14 @@ def slo_status(e: Entry, m: Measured, now: datetime, maintenance: list[Interval]
     if m.error is not None:
         status = {k: old[k] for k in SLO_FIELDS if k in old}
         conds.append(condition("MetricsAvailable", False, m.error.reason, m.error.message + kept_note(old)))
+    elif spec.indicator.group_by:
+        status, measured = grouped_status(spec, m.groups, quiet)
+        conds[0] = valid_condition([*m.problems, *measured])
+        conds.append(metrics_condition(spec, status.get("sli"), len(m.groups)))
     else:
-        conditions = burn_rate_conditions(spec)
-        figures = evaluate_budget(
-            target_percent=spec.target,
-            window_seconds=window_seconds(spec.window),
-            window_ratio=m.ratios.get("window"),
-            window_ratios={w: r for w, r in m.ratios.items() if w != "window"},
-            page=[(c.long, c.short, c.factor) for c in conditions if c.severity == "page"],
-            ticket=[(c.long, c.short, c.factor) for c in conditions if c.severity == "ticket"],
-        )
-        status = {
-            "sli": rounded(figures.sli, 4),
-            "errorBudget": drop_none(
-                {
-                    "total": rounded(figures.total, 6),
-                    "consumed": rounded(figures.consumed, 4),
-                    "remaining": rounded(figures.remaining, 4),
-                }
-            ),
-            "burnRates": {w: rounded(b, 3) for w, b in figures.burn_rates.items()} or None,
-            "timeToExhaustion": human_duration(figures.time_to_exhaustion),
-            "state": str(figures.state),
-            "alerts": None if quiet else (list(figures.alerts) or None),
-        }
-        if figures.sli is None:
-            conds.append(
-                condition(
-                    "MetricsAvailable",
-                    False,
-                    "NoTraffic",
-                    f"no events over {spec.window}: the indicator's series are missing or the service had "
-                    "no traffic, so there is no SLI (not 100%)",
-                )
-            )
-        else:
-            conds.append(condition("MetricsAvailable", True, "Measured", f"{len(m.ratios)} windows measured"))
+        figures = figures_of(spec, m.ratios)
+        status = figures_status(figures, quiet)
+        conds.append(metrics_condition(spec, figures.sli, len(m.ratios)))
     return finish(status, conds, old, now, info=[in_maintenance] if in_maintenance else [])
 
 

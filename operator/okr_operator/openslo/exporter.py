@@ -90,7 +90,11 @@ def _extension_annotations(slo: ServiceLevelObjective) -> dict[str, str]:
     if gate:
         out[GATE_ANNOTATION] = _json(gate)
     ratio = spec.indicator.ratio
-    if spec.indicator.latency is not None or (ratio is not None and "{{canary}}" in _json(ratio.to_wire())):
+    grouped = spec.indicator.group_by is not None or "maxGroups" in spec.indicator.model_dump(
+        by_alias=True, exclude_defaults=True
+    )
+    canary = ratio is not None and "{{canary}}" in _json(ratio.to_wire())
+    if spec.indicator.latency is not None or canary or grouped:
         out[INDICATOR_ANNOTATION] = _json(spec.indicator.to_wire())
     odd = {k: v for k, v in (slo.metadata.labels or {}).items() if not _LABEL_KEY.match(k)}
     if odd:

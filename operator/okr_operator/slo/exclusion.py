@@ -56,8 +56,10 @@ def excluded_ratio(
     rng = f"{seconds}s"
     errors = [f"({raw_errors(spec, rng)} * {seconds})"]
     total = [f"({raw_total(spec, rng)} * {seconds})"]
+    # An interval without data counts 0: per group for a grouped SLO (vector(0) has no group labels).
+    zero = f"(0 * {raw_total(spec, rng)})" if spec.indicator.group_by else "vector(0)"
     for start, end in spans:
         d = end - start
-        errors.append(f"(({_at(raw_errors(spec, f'{d}s'), d, end)} or vector(0)) * {d})")
-        total.append(f"(({_at(raw_total(spec, f'{d}s'), d, end)} or vector(0)) * {d})")
+        errors.append(f"(({_at(raw_errors(spec, f'{d}s'), d, end)} or {zero}) * {d})")
+        total.append(f"(({_at(raw_total(spec, f'{d}s'), d, end)} or {zero}) * {d})")
     return f"(({' - '.join(errors)}) / ({' - '.join(total)}))"

@@ -68,28 +68,48 @@ def _with_matcher(selector: str, matcher: str) -> str:
     return f"{selector}{{{matcher}}}"
 
 
-def _ratio_expr(expr: str, window: str, canary: str) -> str:
-    return single_series(canonical(with_window(with_canary(expr, canary), window)))
+def _ratio_expr(expr: str, window: str, canary: str, by: tuple[str, ...] = ()) -> str:
+    return single_series(canonical(with_window(with_canary(expr, canary), window)), by)
 
 
-def single_series(expr: str) -> str:
-    """``expr`` summed into one series; left as is when it already is a plain ``sum(...)``."""
+def _by(spec: ServiceLevelObjectiveSpec) -> tuple[str, ...]:
+    return tuple(spec.indicator.group_by or ())
+
+
+def _sum(by: tuple[str, ...]) -> str:
+    """``sum``, or ``sum by (<labels>) `` for a grouped SLO (one series per group)."""
+    return f"sum by ({', '.join(by)}) " if by else "sum"
+
+
+def single_series(expr: str, by: tuple[str, ...] = ()) -> str:
+    """``expr`` summed into one series (one per group ``by`` those labels); left as is when it already is
+    that sum. A grouped sum is never wrapped in a plain ``sum()``, which would collapse the groups."""
     parsed = promql_parser.parse(expr)
-    if type(parsed).__name__ == "AggregateExpr" and str(parsed.op) == "sum" and parsed.modifier is None:
-        return expr
-    return f"sum({expr})"
+    if type(parsed).__name__ == "AggregateExpr" and str(parsed.op) == "sum":
+        modifier = str(parsed.modifier or "")
+        if not by and parsed.modifier is None:
+            return expr
+        if by and modifier.startswith("by") and {x.strip() for x in modifier[2:].strip(" ()").split(",")} == set(by):
+            return expr
+    return f"{_sum(by)}({expr})"
+
+
+def _zero(spec: ServiceLevelObjectiveSpec, window: str, canary: str) -> str:
+    """What a missing error (or good) series counts as: 0, per group for a grouped SLO (``vector(0)`` has
+    no group labels, so a group with traffic and no errors gets ``0 * total`` instead)."""
+    return f"(0 * {raw_total(spec, window, canary)})" if _by(spec) else "vector(0)"
 
 
 def raw_total(spec: ServiceLevelObjectiveSpec, window: str, canary: str = "") -> str:
-    """Rate of all events over ``window`` from the service's series, as one series."""
-    ind = spec.indicator
+    """Rate of all events over ``window`` from the service's series, as one series (one per group)."""
+    ind, by = spec.indicator, _by(spec)
     if ind.ratio is not None:
-        return _ratio_expr(ind.ratio.total, window, canary)
+        return _ratio_expr(ind.ratio.total, window, canary, by)
     if ind.latency is not None:
         lat = ind.latency
-        return f"sum(rate({_selector(lat.histogram, 'count', lat.selector, canary)}[{window}]))"
+        return f"{_sum(by)}(rate({_selector(lat.histogram, 'count', lat.selector, canary)}[{window}]))"
     assert ind.bool_gauge is not None
-    return f"sum(count_over_time({_with_matcher(ind.bool_gauge.metric, canary)}[{window}]))"
+    return f"{_sum(by)}(count_over_time({_with_matcher(ind.bool_gauge.metric, canary)}[{window}]))"
 
 
 def raw_errors(spec: ServiceLevelObjectiveSpec, window: str, canary: str = "") -> str:
@@ -98,21 +118,22 @@ def raw_errors(spec: ServiceLevelObjectiveSpec, window: str, canary: str = "") -
     A series such as ``http_requests_total{code=~"5.."}`` does not exist before the first error, and
     ``good`` series vanish when everything fails; ``or vector(0)`` keeps both cases measurable.
     """
-    ind = spec.indicator
+    ind, by = spec.indicator, _by(spec)
+    zero = _zero(spec, window, canary)
     if ind.ratio is not None:
         if ind.ratio.errors is not None:
-            return f"({_ratio_expr(ind.ratio.errors, window, canary)} or vector(0))"
+            return f"({_ratio_expr(ind.ratio.errors, window, canary, by)} or {zero})"
         assert ind.ratio.good is not None
-        good = _ratio_expr(ind.ratio.good, window, canary)
-        return f"({raw_total(spec, window, canary)} - ({good} or vector(0)))"
+        good = _ratio_expr(ind.ratio.good, window, canary, by)
+        return f"({raw_total(spec, window, canary)} - ({good} or {zero}))"
     if ind.latency is not None:
         lat = ind.latency
         le = f"le={quote(le_value(lat.threshold))}"
         bucket = _selector(lat.histogram, "bucket", lat.selector, ", ".join(m for m in (canary, le) if m))
-        return f"({raw_total(spec, window, canary)} - (sum(rate({bucket}[{window}])) or vector(0)))"
+        return f"({raw_total(spec, window, canary)} - ({_sum(by)}(rate({bucket}[{window}])) or {zero}))"
     assert ind.bool_gauge is not None
     metric = _with_matcher(ind.bool_gauge.metric, canary)
-    return f"({raw_total(spec, window, canary)} - (sum(sum_over_time({metric}[{window}])) or vector(0)))"
+    return f"({raw_total(spec, window, canary)} - ({_sum(by)}(sum_over_time({metric}[{window}])) or {zero}))"
 
 
 def identity_selector(name: str, namespace: str) -> str:

@@ -60,21 +60,42 @@ def _gate_window(window: str) -> str:
     return f"{seconds // 86400}d" if seconds else window
 
 
+def group_arg(label: str) -> str:
+    """The AnalysisTemplate argument choosing a grouped SLO's group by ``label`` (a regex, default all)."""
+    return "group-" + label.lower().replace("_", "-")
+
+
+def _one_group(expr: str, by: list[str] | None) -> str:
+    """A grouped SLO's ratio (one series per group) reduced to the worst group whose labels match the gate's
+    group arguments (regexes, ``.*`` by default: the worst of all groups); ``expr`` as is when not grouped."""
+    if not by:
+        return expr
+    marked, ones = expr, "vector(1)"
+    for label in by:
+        marked = f'label_replace({marked}, "okr_group_{label}", "1", "{label}", "{{{{args.{group_arg(label)}}}}}")'
+        ones = f'label_replace({ones}, "okr_group_{label}", "1", "", "")'
+    return f"max({marked} and on ({', '.join(f'okr_group_{label}' for label in by)}) {ones})"
+
+
 def burn_rate_query(slo: ServiceLevelObjective) -> str:
-    """The gate's burn rate over ``gate.window``: of the canary's series with ``gate.canary``."""
+    """The gate's burn rate over ``gate.window``: of the canary's series with ``gate.canary``; of the worst
+    (or the chosen) group of a grouped SLO."""
     spec, gate = slo.spec, slo.spec.gate
     canary = canary_matcher(gate.canary) if gate.canary is not None else ""
-    return f"{raw_ratio(spec, gate.window, canary)} / {number(budget_fraction(spec.target))}"
+    ratio = _one_group(raw_ratio(spec, gate.window, canary), spec.indicator.group_by)
+    return f"{ratio} / {number(budget_fraction(spec.target))}"
 
 
 def budget_remaining_query(slo: ServiceLevelObjective, excluding: bool = False) -> str:
     """The service's remaining error budget (a fraction) over the SLO window. ``excluding``: a maintenance
     window leaves events out of the budget, so read the recording rules, which skip them (as status does)."""
     spec, window = slo.spec, _gate_window(slo.spec.window)
+    by = spec.indicator.group_by
     if excluding:
         ratio = recorded_ratio(window, identity_selector(slo.metadata.name, slo.metadata.namespace or "default"))
-        return f"1 - sum({ratio}) / {number(budget_fraction(spec.target))}"
-    return f"1 - {raw_ratio(spec, window)} / {number(budget_fraction(spec.target))}"
+        ratio = _one_group(ratio, by) if by else f"sum({ratio})"
+        return f"1 - {ratio} / {number(budget_fraction(spec.target))}"
+    return f"1 - {_one_group(raw_ratio(spec, window), by)} / {number(budget_fraction(spec.target))}"
 
 
 def render_analysis_template(
@@ -122,6 +143,8 @@ def render_analysis_template(
     args: list[dict[str, str]] = [{"name": PROMETHEUS_ARG, "value": prometheus_address}]
     if gate.canary is not None:
         args.append({"name": gate.canary.arg})  # no value: the Rollout must pass the canary's
+    for label in slo.spec.indicator.group_by or ():
+        args.append({"name": group_arg(label), "value": ".*"})  # the worst group unless the Rollout picks one
     return generated_object(
         "argoproj.io/v1alpha1",
         "AnalysisTemplate",

@@ -24,6 +24,7 @@ from .expressions import (
     raw_total,
     recorded_ratio,
 )
+from .grouping import with_group_guard
 from .maintenance_rules import with_maintenance
 from .windows import BASE_WINDOW, BurnRateCondition, burn_rate_conditions
 
@@ -139,7 +140,8 @@ def slo_rule_groups(slo: ServiceLevelObjective, maintenance: Sequence[Interval] 
         )
     groups = [{"name": f"okr-slo-{namespace}-{name}", "rules": rules}]
     budget = budget_group(slo, common_annotations) if alerting.enabled else None
-    return with_maintenance([*groups, budget] if budget else groups, maintenance)
+    guarded = with_group_guard([*groups, budget] if budget else groups, spec)
+    return with_maintenance(guarded, maintenance)
 
 
 def render_prometheus_rule(
