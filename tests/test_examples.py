@@ -35,6 +35,11 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "(vector(time()) >= 1795222800 < 1795230300)",
         "(vector(time()) >= 1795222800 < 1795230000)",
     ),
+    "grouped.yaml": (
+        'sum by (route) (rate(http_requests_total{service="api"}[5m]))) <= 50)',
+        "name: group-route",
+        "label_replace(",
+    ),
     "key-result-promql.yaml": ("record: okr:key_result:value", "alert: KeyResultOffTrack"),
     "aspirational-objective.yaml": ("0.49 * (time() -",),
     "maintain-key-result.yaml": ("record: okr:key_result:in_range", "<= bool 900"),
