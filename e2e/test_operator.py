@@ -401,6 +401,7 @@ def test_a_maintenance_window_quiets_rules_and_marks_its_slos(cluster, applied):
     apply(cluster, ns, yaml.safe_dump(window))
     mw = wait_status(cluster, "mw", ns, "db-upgrade", lambda s: s.get("active") is True, what="active")
     assert mw["slos"] == ["checkout-availability"] and mw["activeUntil"]
+    assert not get(cluster, "mw", ns, "db-upgrade")["metadata"].get("finalizers"), "the operator adds no finalizers"
     table = cluster.kubectl("get", "mw", "-n", ns).stdout.splitlines()
     assert table[0].split()[:5] == ["NAME", "ACTIVE", "UNTIL", "NEXT", "DURATION"], table
     assert table[1].split()[:2] == ["db-upgrade", "true"], table

@@ -116,6 +116,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     runtime = RUNTIME
     runtime.metrics_server = await serve(runtime.metrics, ours.metrics_port, stale_after=3 * ours.interval_seconds + 30)
     runtime.loop_task = asyncio.create_task(runtime.loop.run(), name="okr-evaluation-loop")
+    runtime.maintenance_task = asyncio.create_task(refresh_maintenance_forever(), name="okr-maintenance-refresh")
     if ours.web:
 
         async def objects() -> list[dict[str, Any]]:
@@ -140,7 +141,7 @@ async def cleanup(**_: Any) -> None:
     if runtime is None:
         return
     runtime.loop.stop()
-    for name in ("loop_task", "selection_task"):
+    for name in ("loop_task", "selection_task", "maintenance_task"):
         task = getattr(runtime, name, None)
         if task is not None:
             task.cancel()
@@ -312,10 +313,22 @@ async def maintenance_window_event(event: dict[str, Any], body: kopf.Body, **_: 
         await refresh_maintenance(ref_of(dict(body)).namespace)
 
 
-@kopf.timer(GROUP, VERSION, "maintenancewindows", interval=600, idle=60)
-async def maintenance_window_timer(body: kopf.Body, **_: Any) -> None:
-    """Rules carry a few days of windows: every 10 minutes, re-render what a new day (or a window) changed."""
-    await refresh_maintenance(ref_of(dict(body)).namespace)
+MAINTENANCE_REFRESH_SECONDS = 600
+
+
+async def refresh_maintenance_forever() -> None:
+    """Rules carry a few days of windows: every 10 minutes, re-render what a new day changed. (A task, not a
+    kopf timer: timers put a finalizer on every MaintenanceWindow, and the operator adds no finalizers.)"""
+    while True:
+        await asyncio.sleep(MAINTENANCE_REFRESH_SECONDS)
+        runtime = RUNTIME
+        if runtime is None:
+            continue
+        for namespace in sorted({ref_of(b).namespace for b in runtime.store.of_kind(MW_KIND)}):
+            try:
+                await refresh_maintenance(namespace)
+            except Exception:  # one namespace's failure must not stop the others' refresh
+                log.exception("maintenance refresh of namespace %s failed", namespace)
 
 
 # ------------------------------------------------------------------ drift
