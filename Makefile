@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help install test unit lint fmt crds examples argocd-cm dashboards tools demo demo-down bench bench-quick clean
+.PHONY: help install test unit integration lint fmt crds examples argocd-cm dashboards tools demo demo-down bench bench-quick clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -28,8 +28,11 @@ tools: $(STAMP) ## build/cache the upstream tools the tests use (kube-apiserver,
 test: $(STAMP) tools ## run every test tier (unit, promtool rules, e2e on the local control plane)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
-unit: $(STAMP) ## run only the tests that need no cluster
-	@$(PY) -m pytest -m 'not e2e' $(PYTEST_ARGS)
+unit: $(STAMP) ## run the tests that need no built tools and no cluster (no make tools needed)
+	@OKR_NO_TOOLS=1 $(PY) -m pytest -m 'not e2e and not tools' $(PYTEST_ARGS)
+
+integration: $(STAMP) tools ## the tests that run built tools (promtool, Prometheus, helm, oslo, sloth) but no cluster
+	@$(PY) -m pytest -m 'tools and not e2e' $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff
 	@$(VENV)/bin/ruff check .

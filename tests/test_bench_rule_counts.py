@@ -69,6 +69,7 @@ def test_rule_counts_in_the_results_match_okrctl_generate(tmp_path, results):
         assert ours["record_rules"] == 2 * int(n)
 
 
+@pytest.mark.tools  # runs sloth and pyrra
 @pytest.mark.parametrize("tool", ["sloth", "pyrra"])
 def test_other_tools_rule_counts_in_the_results_match_their_generators(results, tool):
     if tool == "sloth" and not build.TOOLS["sloth"].cached:

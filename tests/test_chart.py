@@ -185,6 +185,7 @@ def test_rbac_and_peering_when_restricted_to_namespaces(full):
 
 
 @pytest.mark.parametrize("which", ["rendered", "full"])
+@pytest.mark.tools  # helm, through the rendered/full fixtures
 def test_deployment_is_hardened(which, request):
     objs = request.getfixturevalue(which)
     assert workload.workload_problems(one(objs, "Deployment")) == []

@@ -164,6 +164,7 @@ def _configmaps(objs):
     return {o["metadata"]["name"]: o for o in objs if o["kind"] == "ConfigMap"}
 
 
+@pytest.mark.tools  # helm
 def test_chart_ships_dashboards_for_the_sidecar_when_enabled():
     from tests.test_chart import CHART, template
 

@@ -19,6 +19,8 @@ from okr_operator.evaluation.snapshot import Snapshot
 from okr_operator.prometheus.adapter import PrometheusAdapter
 from okr_operator.prometheus.config import PrometheusSettings
 
+pytestmark = pytest.mark.tools  # a real Prometheus (built by make tools)
+
 SERVICE = "eval-checkout"
 ERROR_RATIO = 0.0005  # 99.95% good: half of a 99.9% budget
 SLOW_SHARE = 0.005  # 0.5% of requests take 0.4 s: half of a 99% latency budget

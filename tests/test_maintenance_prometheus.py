@@ -24,6 +24,8 @@ from okr_operator.evaluation.snapshot import Snapshot
 from okr_operator.prometheus.adapter import PrometheusAdapter
 from okr_operator.prometheus.config import PrometheusSettings
 
+pytestmark = pytest.mark.tools  # a real Prometheus (built by make tools)
+
 SERVICE = "mw-checkout"
 NS = "shop"
 BASE = 0.0005

@@ -264,6 +264,10 @@ class ToolBuildError(RuntimeError):
     """A `go build` failed; the message holds the command and the tail of Go's output."""
 
 
+class ToolsForbidden(ToolBuildError):
+    """A tool was asked for where none may be used: ``make unit`` sets ``OKR_NO_TOOLS=1``."""
+
+
 def cache_root() -> Path:
     """Where built tools live (``$OKR_TOOLS_CACHE`` or ``~/.cache/okr-operator``)."""
     env = os.environ.get("OKR_TOOLS_CACHE")
@@ -359,6 +363,11 @@ def ensure(
     """
     say = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     tools = resolve(names)
+    if os.environ.get("OKR_NO_TOOLS") and tools:
+        raise ToolsForbidden(
+            f"{', '.join(t.name for t in tools)} asked for with OKR_NO_TOOLS set: the unit tier (make unit) runs "
+            "without built tools; mark the test `tools` (pytest.mark.tools) or run it with make test"
+        )
     missing = [t for t in tools if not t.cached]
     for tool in tools:
         if tool.cached and report_cached:
