@@ -1,4 +1,4 @@
-"""Exact numbers for the error-budget formulas of DESIGN §4."""
+"""Exact numbers for the error-budget formulas (docs/architecture.md, "Formulas")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Error-budget arithmetic of DESIGN §4, exact and pure.
+"""Error-budget arithmetic (docs/architecture.md, "Formulas"), exact and pure.
 
 Units: ``target`` is a percent (99.9); error ratios, budgets and burn rates are fractions; the SLI
 reported in status is a percent, like the target, so the two can be compared at a glance.
