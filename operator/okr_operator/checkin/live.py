@@ -81,22 +81,28 @@ def append_patch(body: dict[str, Any], check_in: CheckIn) -> list[dict[str, Any]
 
 
 def _message(exc: Any) -> str:
+    """The API's message and its causes (a failed JSON patch says why only in ``details.causes``)."""
     try:
-        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
-    except (ValueError, AttributeError, TypeError):
+        body = json.loads(exc.body or "{}")
+    except (ValueError, TypeError):
         return str(getattr(exc, "reason", exc))
+    causes = [str(c.get("message")) for c in (body.get("details") or {}).get("causes") or [] if c.get("message")]
+    return "; ".join([str(body.get("message") or exc.reason), *causes])
 
 
-def _superseded(exc: Any) -> bool:
-    """The patch's test failed or the write conflicted: the object changed since it was read."""
-    return exc.status == 409 or (exc.status in (422, 500) and "test" in _message(exc).lower())
+def _maybe_superseded(exc: Any) -> bool:
+    """409, or the 422 a failed JSON patch ``test`` gets (the API server says no more than "the server rejected
+    our request"): the object may have changed since it was read. A 422 of validation names the object."""
+    return exc.status == 409 or (exc.status == 422 and " is invalid" not in _message(exc))
 
 
 def append(custom: Any, namespace: str, name: str, check_in: CheckIn, *, timeout: float) -> Appended:
-    """Read, validate, patch; again when the object changed in between (at most ATTEMPTS times)."""
+    """Read, validate, patch; again when the object changed in between (at most ATTEMPTS times). A refusal
+    after which the object is still the one read is reported, not retried."""
     from kubernetes.client.exceptions import ApiException
 
     args = (GROUP, VERSION, namespace, KINDS[KEY_RESULT_KIND].plural, name)
+    refused: tuple[str, str] | None = None  # (resourceVersion patched, the API's message)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             body = custom.get_namespaced_custom_object(*args, _request_timeout=timeout)
@@ -104,6 +110,8 @@ def append(custom: Any, namespace: str, name: str, check_in: CheckIn, *, timeout
             if exc.status == 404:
                 raise CheckInError(f"KeyResult {name} not found in namespace {namespace}") from None
             raise CheckInError(f"cannot read KeyResult {namespace}/{name}: {_message(exc)}") from None
+        if refused is not None and body["metadata"]["resourceVersion"] == refused[0]:
+            raise CheckInError(f"cannot patch KeyResult {namespace}/{name}: {refused[1]}")
         count = checked(body, check_in)
         try:
             answer = custom.patch_namespaced_custom_object(
@@ -114,7 +122,8 @@ def append(custom: Any, namespace: str, name: str, check_in: CheckIn, *, timeout
                 _request_timeout=timeout,
             )
         except ApiException as exc:
-            if _superseded(exc):
+            if _maybe_superseded(exc):
+                refused = (body["metadata"]["resourceVersion"], _message(exc))
                 continue
             raise CheckInError(f"cannot patch KeyResult {namespace}/{name}: {_message(exc)}") from None
         return Appended(answer, count, attempt)
