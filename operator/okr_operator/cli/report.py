@@ -4,6 +4,8 @@ render it as Markdown or HTML to stdout."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -15,8 +17,11 @@ from ..api import KEY_RESULT_KIND, OBJECTIVE_KIND, SLO_KIND
 from ..okr.period import PeriodError
 from ..report import Report, build_report, month_ends, report_period
 
-OUTPUT = click.Choice(["md", "html"])
-OUTPUT_HELP = "md: Markdown (for a pull request or a wiki); html: one page with SVG charts, no JavaScript."
+OUTPUT = click.Choice(["md", "html", "json"])
+OUTPUT_HELP = (
+    "md: Markdown (for a pull request or a wiki); html: one page with SVG charts, no JavaScript; json: the "
+    "report's model, for programs."
+)
 PERIOD_HELP = "The period to review (2026-Q4, 2026-11, 2026, start/end); default: the objectives' current one."
 
 
@@ -24,7 +29,15 @@ def render(report: Report, output: str) -> str:
     from ..report.html import render_html
     from ..report.markdown import render_markdown
 
+    if output == "json":
+        return json.dumps(dataclasses.asdict(report), indent=2, default=_json_default) + "\n"
     return render_html(report) if output == "html" else render_markdown(report)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def _of_kind(bodies: Iterable[Mapping[str, Any]], kind: str) -> list[Mapping[str, Any]]:
