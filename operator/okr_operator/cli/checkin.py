@@ -66,6 +66,8 @@ def checkin(
 
     if (filename is None) == (not live):
         fail("give -f FILE (edit a manifest: the GitOps way) or --live (patch the cluster), one of them")
+    if not request_timeout > 0:
+        fail(f"--request-timeout {request_timeout:g}: must be more than 0 seconds")
     try:
         entry = parse_check_in(value, confidence=confidence, note=note, when=when, now=datetime.now(UTC))
         if filename is not None:
