@@ -233,3 +233,22 @@ def test_json_output_is_the_model_for_programs():
         "consumed": 0.4,
         "state": "Healthy",
     }
+
+
+def test_check_ins_due_and_children_that_do_not_count_are_said():
+    objects = sample_objects()
+    mttr = next(o for o in objects if o["metadata"]["name"] == "checkout-mttr")
+    mttr["status"]["checkInDue"] = "2026-11-26T00:00:00Z"
+    top = next(o for o in objects if o["metadata"]["name"] == "platform-excellence")
+    top["status"]["children"] = [
+        {"name": "checkout-reliability", "namespace": "shop", "counted": True, "weight": 1},
+        {"name": "search-speed", "namespace": "search", "counted": False, "reason": "NamespaceNotAllowed"},
+    ]
+    md = render_markdown(report(objects))
+    assert "2026-11-12: 42 minutes (One-click rollback shipped); next due 2026-11-26 |" in md
+    assert (
+        "owner platform-team · committed · period 2026-Q4 · not counted: search/search-speed (NamespaceNotAllowed)"
+        in md
+    )
+    late = render_markdown(report(objects, now=datetime(2026, 11, 30, tzinfo=UTC)))
+    assert "(One-click rollback shipped); overdue since 2026-11-26 |" in late

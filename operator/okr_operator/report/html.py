@@ -70,6 +70,8 @@ def _objective(row: ObjectiveRow) -> str:
     facts = [f"owner {row.owner or 'n/a'}", row.type, f"period {row.period}"]
     if row.parent:
         facts.append(f"aligned to {row.parent}")
+    if row.not_counted:
+        facts.append("not counted: " + ", ".join(row.not_counted))
     head = "".join(f'<th scope="col">{h}</th>' for h in text.KEY_RESULT_COLUMNS)
     krs = "".join(_key_result(kr) for kr in row.key_results)
     table = (

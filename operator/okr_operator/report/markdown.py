@@ -38,6 +38,8 @@ def _objective(row: ObjectiveRow) -> list[str]:
     facts = [f"owner {row.owner or 'n/a'}", row.type, f"period {row.period}"]
     if row.parent:
         facts.append(f"aligned to {row.parent}")
+    if row.not_counted:
+        facts.append("not counted: " + ", ".join(row.not_counted))
     figures = f"progress {pct(row.progress)}"
     if row.expected is not None:
         figures += f" (expected {pct(row.expected)} by now)"

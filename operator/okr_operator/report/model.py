@@ -107,6 +107,8 @@ class KeyResultRow:
     trend: str  # improving, worsening, flat, or "" (fewer than two measurements)
     chart: Trend | None
     source: str  # manual, prometheus, slo
+    check_in_due: datetime | None = None  # status.checkInDue (spec.checkInEvery)
+    overdue: bool = False
 
 
 @dataclass
@@ -126,6 +128,7 @@ class ObjectiveRow:
     grade: str  # "final" (status.final), "current" (period running), "not graded" (ended, no final grade)
     graded_at: str
     problem: str
+    not_counted: list[str] = field(default_factory=list)  # aligned children that do not count, with the reason
     key_results: list[KeyResultRow] = field(default_factory=list)
 
 
@@ -256,6 +259,7 @@ def _key_result_row(
     if graded and _num(final.get("confidence")) is not None:
         confidence = _num(final.get("confidence"))
     state = final.get("state") if graded and isinstance(final.get("state"), str) else node.state
+    due = _when(status.get("checkInDue")) if status.get("checkInDue") else None
     return KeyResultRow(
         name=node.name,
         namespace=node.namespace,
@@ -278,6 +282,8 @@ def _key_result_row(
         trend=trend_word(spec, previous, last),
         chart=trend(body, objective, now),
         source=source,
+        check_in_due=due,
+        overdue=due is not None and due <= now and not ended,
     )
 
 
@@ -312,6 +318,11 @@ def _objective_row(
         grade=grade,
         graded_at=graded_at,
         problem=problem,
+        not_counted=[
+            f"{_str(c.get('namespace'))}/{_str(c.get('name'))} ({_str(c.get('reason')) or 'not counted'})"
+            for c in map(_dict, status.get("children") or [])
+            if c.get("counted") is False
+        ],
     )
 
 

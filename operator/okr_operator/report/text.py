@@ -48,10 +48,15 @@ def confidence(value: float | None) -> str:
 
 
 def check_in(kr: KeyResultRow) -> str:
+    """``2026-11-12: 42 minutes (note)``, and when the next one is due (``spec.checkInEvery``)."""
     last = kr.last_check_in
     if last is None:
-        return "n/a" if kr.source == "manual" else f"n/a ({kr.source})"
-    return f"{last.day}: {fmt_number(last.value)}{unit_text(kr.unit)}" + (f" ({last.note})" if last.note else "")
+        text = "n/a" if kr.source == "manual" else f"n/a ({kr.source})"
+    else:
+        text = f"{last.day}: {fmt_number(last.value)}{unit_text(kr.unit)}" + (f" ({last.note})" if last.note else "")
+    if kr.check_in_due is not None:
+        text += f"; {'overdue since' if kr.overdue else 'next due'} {kr.check_in_due.date().isoformat()}"
+    return text
 
 
 def trend(kr: KeyResultRow) -> str:
