@@ -4,6 +4,7 @@ trends, SLO figures per month, period choice."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -252,3 +253,20 @@ def test_check_ins_due_and_children_that_do_not_count_are_said():
     )
     late = render_markdown(report(objects, now=datetime(2026, 11, 30, tzinfo=UTC)))
     assert "(One-click rollback shipped); overdue since 2026-11-26 |" in late
+
+
+@pytest.mark.parametrize("command", ["okrctl", "kubectl"])
+def test_a_bad_period_is_one_line_and_exit_1_before_any_request(command):
+    from click.testing import CliRunner
+
+    from okr_operator.cli import kubectl_okr, main
+
+    if command == "okrctl":
+        samples = str(Path(__file__).resolve().parent.parent / "config" / "samples")
+        args = ["report", "-f", samples, "--prometheus", "http://127.0.0.1:1", "--period", "2026-Q5"]
+        result = CliRunner().invoke(main.cli, args)
+    else:
+        result = CliRunner().invoke(kubectl_okr.cli, ["report", "--period", "2026-Q5", "--kubeconfig", "/nonexistent"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith('error: --period: period "2026-Q5": quarter must be 1-4;'), result.stderr
+    assert result.stderr.count("\n") == 1

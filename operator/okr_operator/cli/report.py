@@ -90,6 +90,7 @@ def okrctl_report(prometheus_options: Callable[[Any], Any]) -> click.Command:
             _report(manifests, quiet_warnings=True)
             sys.exit(1)
         when = _parse_time(at)
+        _period([], when, period)  # a bad --period fails before any query
         adapter = prometheus_adapter(conn)
         snapshot = Snapshot.from_models(manifests.models)  # type: ignore[arg-type]
         outcome = evaluate_snapshot(adapter, snapshot, when, sli_source)
@@ -179,6 +180,7 @@ def kubectl_report(
         fail("use -n/--namespace or -A/--all-namespaces, not both")
     if not request_timeout > 0:
         fail("--request-timeout must be more than 0")
+    _period([], datetime.now(UTC), period)  # a bad --period fails before connecting
     api_client, context_namespace = connect(kubeconfig, context)
     scope = None if all_namespaces else (namespace or context_namespace)
     try:
