@@ -68,11 +68,15 @@ def expected_alert(rule: dict[str, Any], target: Any) -> dict[str, Any]:
     return {"exp_labels": labels, "exp_annotations": rule["annotations"]}
 
 
-def run_promtool_test(promtool: Path, tmp_path: Path, groups, tests: list[dict[str, Any]]) -> None:
+def run_promtool_test(
+    promtool: Path, tmp_path: Path, groups, tests: list[dict[str, Any]], evaluation_interval: str = "1m"
+) -> None:
     rules = write_rules(tmp_path, groups)
     spec = tmp_path / "test.yaml"
     spec.write_text(
-        yaml.safe_dump({"rule_files": [rules.name], "evaluation_interval": "1m", "tests": tests}, sort_keys=False)
+        yaml.safe_dump(
+            {"rule_files": [rules.name], "evaluation_interval": evaluation_interval, "tests": tests}, sort_keys=False
+        )
     )
     result = subprocess.run(
         [str(promtool), "test", "rules", spec.name], cwd=tmp_path, capture_output=True, text=True, check=False

@@ -1,10 +1,12 @@
-"""Burn-rate conditions and their windows, scaled to the SLO window."""
+"""Burn-rate conditions and their windows, scaled to the SLO window, and how recorded windows are derived."""
 
 from __future__ import annotations
 
+import promql_parser
 import pytest
 
-from okr_operator.slo.windows import burn_rate_conditions, scale_window, status_windows, window_seconds
+from okr_operator.slo.expressions import promql_range, recorded_ratio
+from okr_operator.slo.windows import burn_rate_conditions, is_chained, scale_window, status_windows, window_seconds
 from tests.helpers import slo
 
 DAY = 86400
@@ -56,3 +58,36 @@ def test_override_windows_are_used_as_given_but_never_below_5m():
 def test_status_windows_are_alert_windows_plus_1h_sorted():
     assert status_windows(slo().spec) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
     assert status_windows(slo(window="7d").spec) == ["5m", "7m", "14m", "28m", "1h", "84m", "336m", "1008m"]
+
+
+def test_windows_up_to_an_hour_in_whole_5m_steps_are_chained():
+    assert [s for s in (300, 600, 1800, 3600, 3900, 840, 21600) if is_chained(s)] == [600, 1800, 3600]
+
+
+def lead_corrected(series: str, body: str) -> str:
+    lead = f"{series} * (count_over_time({series}[5m]) - 1) / 2"
+    return f'sum without (part) (sum_over_time({series}[{body}]) or label_replace({lead}, "part", "lead", "", ""))'
+
+
+def test_recorded_windows_are_instant_chained_or_lead_corrected():
+    e, t = "slo:sli_errors:rate5m", "slo:sli_total:rate5m"
+    assert recorded_ratio("5m") == f"({e} / {t})"
+    assert recorded_ratio("15m") == (
+        f"(({e} + {e} offset 5m + {e} offset 10m) / ({t} + {t} offset 5m + {t} offset 10m)"
+        f" or ({lead_corrected(e, '12m30s')} / {lead_corrected(t, '12m30s')}))"
+    )
+    assert recorded_ratio("1h").count("offset") == 2 * 11
+    se, st = e + '{slo="a"}', t + '{slo="a"}'
+    assert (
+        recorded_ratio("3d", '{slo="a"}')
+        == f"({lead_corrected(se, '2d23h57m30s')} / {lead_corrected(st, '2d23h57m30s')})"
+    )
+
+
+@pytest.mark.parametrize("window", ["5m", "7m", "30m", "1h", "84m", "6h", "3d", "28d", "2073600s"])
+def test_recorded_windows_parse(window):
+    promql_parser.parse(recorded_ratio(window, '{slo="a", namespace="b"}'))
+
+
+def test_promql_ranges_use_descending_units():
+    assert [promql_range(s) for s in (150, 3450, 21450, 258750)] == ["2m30s", "57m30s", "5h57m30s", "2d23h52m30s"]

@@ -1,11 +1,10 @@
 """PromQL for an SLO's indicator: raw (from the service's own series) and recorded (from our rules).
 
 Two recording rules per SLO keep the 5m rate of bad events and of all events, one series each, labelled
-``slo``, ``namespace`` and ``service``. Every other window is derived from them:
-``sum_over_time(errors[w]) / sum_over_time(total[w])`` is the traffic-weighted error ratio over ``w``, read
-from one pre-aggregated series per SLO instead of every raw series over days (the expensive part of
-burn-rate rules). The same expressions, without the per-SLO selector, give every SLO's ratio in one
-query (the operator's batched evaluation).
+``slo``, ``namespace`` and ``service``. Every other window is derived from them (``recorded_ratio``): the
+traffic-weighted error ratio over ``w``, read from one pre-aggregated series per SLO instead of every raw
+series over days (the expensive part of burn-rate rules). The same expressions, without the per-SLO
+selector, give every SLO's ratio in one query (the operator's batched evaluation).
 
 Canary selection: every function taking ``canary`` adds that label matcher (e.g.
 ``version="{{args.canary-version}}"``) to the indicator's series: at the ``{{canary}}`` placeholders of a
@@ -23,7 +22,7 @@ from ..api.common import parse_duration
 from ..api.promql import CANARY_PLACEHOLDER, canonical, canonical_matchers, with_window
 from ..api.slo import CanarySelector, ServiceLevelObjectiveSpec
 from ..promtext import openmetrics_float, quote
-from .windows import BASE_SECONDS, BASE_WINDOW
+from .windows import BASE_SECONDS, BASE_WINDOW, LEAD_SECONDS, is_chained
 
 ERRORS_RECORD = f"slo:sli_errors:rate{BASE_WINDOW}"
 TOTAL_RECORD = f"slo:sli_total:rate{BASE_WINDOW}"
@@ -141,10 +140,64 @@ def identity_selector(name: str, namespace: str) -> str:
 
 
 def recorded_ratio(window: str, selector: str = "") -> str:
-    """Error ratio over ``window`` from the recorded 5m rates (every SLO when ``selector`` is empty)."""
-    if parse_duration(window) <= BASE_SECONDS:
-        return f"({ERRORS_RECORD}{selector} / {TOTAL_RECORD}{selector})"
-    return f"(sum_over_time({ERRORS_RECORD}{selector}[{window}]) / sum_over_time({TOTAL_RECORD}{selector}[{window}]))"
+    """Error ratio over ``window`` from the recorded 5m rates (every SLO when ``selector`` is empty).
+
+    Windows up to an hour in whole 5m steps add up back-to-back 5m rates (``recorded_chain``: exact, like
+    a raw rate over the window) and fall back to ``recorded_sum`` while one of them is missing (the first
+    hour after the rules load, a gap in the recordings); longer windows use ``recorded_sum``.
+    """
+    seconds = range_seconds(window)
+    errors, total = ERRORS_RECORD + selector, TOTAL_RECORD + selector
+    if seconds <= BASE_SECONDS:
+        return f"({errors} / {total})"
+    summed = f"({recorded_sum(errors, seconds)} / {recorded_sum(total, seconds)})"
+    if not is_chained(seconds):
+        return summed
+    return f"({recorded_chain(errors, seconds)} / {recorded_chain(total, seconds)} or {summed})"
+
+
+def recorded_chain(series: str, seconds: int) -> str:
+    """The recorded 5m rate ``series`` at every whole 5m offset within ``seconds``: the rates over the
+    back-to-back 5m spans that make up the window, whose sum is the window's (absent if one is missing)."""
+    offsets = range(0, seconds, BASE_SECONDS)
+    return "(" + " + ".join(series + (f" offset {promql_range(o)}" if o else "") for o in offsets) + ")"
+
+
+def recorded_sum(series: str, seconds: int) -> str:
+    """The recorded 5m rate ``series`` summed over a window of ``seconds`` (in samples), without the lag.
+
+    Each recorded value is the rate over the 5 minutes before it, so ``sum_over_time(series[w])`` counts
+    the newest 5 minutes less and less: with ``n`` evaluations per 5 minutes it trails the raw window by
+    ``(n - 1) / 2`` evaluations (2m15s at 30 s). Instead the window is summed 2m30s short
+    (``LEAD_SECONDS``) and the latest rate is counted ``(n - 1) / 2`` more times, ``n`` read from the
+    recordings themselves (``count_over_time(series[5m])``), so the evaluation interval need not be known.
+    The result stands for the window less half an evaluation interval.
+
+    The two parts are added as a union summed ``without (part)``, not with ``+``: while the latest rate is
+    missing (a gap, the records left out during a maintenance window, a service without series) the sum
+    is the window's samples alone instead of nothing, and the window is read once.
+    """
+    body = promql_range(seconds - LEAD_SECONDS)
+    lead = f"{series} * (count_over_time({series}[{BASE_WINDOW}]) - 1) / 2"
+    return f'sum without (part) (sum_over_time({series}[{body}]) or label_replace({lead}, "part", "lead", "", ""))'
+
+
+def range_seconds(window: str) -> int:
+    """Seconds in a single-unit PromQL range (``5m``, ``28d``; also the long ``2073600s`` of a calendar
+    window so far, which ``parse_duration`` refuses as user input)."""
+    if window.endswith("s") and window[:-1].isdigit():
+        return int(window[:-1])
+    return parse_duration(window)
+
+
+def promql_range(seconds: int) -> str:
+    """A PromQL range in descending units (``3450`` -> ``57m30s``, ``258750`` -> ``2d23h52m30s``)."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts)
 
 
 def raw_ratio(spec: ServiceLevelObjectiveSpec, window: str, canary: str = "") -> str:

@@ -4,6 +4,11 @@ The workbook's factors are for a 30-day window. SLO windows of 28-30 days use th
 windows keep the factors and scale the alert windows by W / 30d, rounded to whole minutes (as Pyrra
 does). Alert windows are never shorter than the 5m base rate the recording rules keep
 (``BASE_WINDOW``): shorter rates are noise at common scrape intervals.
+
+Every longer window is derived from the recorded 5m rates (``expressions.recorded_ratio``): up to an hour
+by adding back-to-back 5m rates (``is_chained``), beyond by summing them with the newest half base window
+(``LEAD_SECONDS``) counted at the latest rate, so that no derived window lags the raw one
+(docs/architecture.md, "Generated rules").
 """
 
 from __future__ import annotations
@@ -15,6 +20,11 @@ from ..api.slo import ServiceLevelObjectiveSpec, Severity
 
 BASE_WINDOW = "5m"
 BASE_SECONDS = 300
+# A 5m rate stands for the 5 minutes before it: summed over a window it lags by half of them, so the
+# newest LEAD_SECONDS of a long window are counted at the latest rate.
+LEAD_SECONDS = BASE_SECONDS // 2
+# Windows up to an hour in whole base windows add up back-to-back 5m rates instead (exact, 12 lookups).
+CHAINED_MAX_SECONDS = 3600
 DAY = 86400
 # Nominal lengths of calendar windows, used to scale alert windows (not to measure compliance).
 CALENDAR_NOMINAL_SECONDS = {"month": 30 * DAY, "quarter": 90 * DAY}
@@ -39,6 +49,11 @@ WORKBOOK_CONDITIONS = (
     BurnRateCondition(Severity.TICKET, "1d", "2h", 3),
     BurnRateCondition(Severity.TICKET, "3d", "6h", 1),
 )
+
+
+def is_chained(seconds: int) -> bool:
+    """Whether a derived window adds up back-to-back base rates (whole base windows, up to an hour)."""
+    return BASE_SECONDS < seconds <= CHAINED_MAX_SECONDS and seconds % BASE_SECONDS == 0
 
 
 def window_seconds(window: str) -> int:
