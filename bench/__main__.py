@@ -1,11 +1,12 @@
-"""Run the benchmarks: ``python -m bench [--quick] [--only rules,equivalence,operator] [--out DIR]``.
+"""Run the benchmarks: ``python -m bench [--quick] [--only rules,equivalence,detect,operator] [--out DIR]``.
 
 Full run (``make bench``): rules for N = 1, 100, 1000 SLOs with okr-operator, Sloth and Pyrra in one
-Prometheus; alert equivalence at 15x / 3.5x / 0.9x; the operator at 10, 1 000 and 10 000 objects with a
-py-spy profile of the 10 000 run. Writes ``bench/results.json`` and ``bench/results.md``.
+Prometheus; alert equivalence at 15x / 3.5x / 0.9x; time to detect at 100% / 10% / 2% errors and a 3.5x
+burn; the operator at 10, 1 000 and 10 000 objects with a py-spy profile of the 10 000 run. Writes
+``bench/results.json`` and ``bench/results.md``.
 
-Quick run (``make bench-quick``, in CI): N = 1, 10 and 10 / 100 objects at a 10 s interval, no
-equivalence simulation and no profile; writes ``out/bench-quick/``. Exit code 1 when one of our rule files
+Quick run (``make bench-quick``, in CI): N = 1, 10 and 10 / 100 objects at a 10 s interval, time to
+detect, no equivalence simulation and no profile; writes ``out/bench-quick/``. Exit code 1 when one of our rule files
 does not load or evaluate, or when Prometheus queries per cycle grow with the object count.
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 from bench import procstat, report, tools
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_PHASES = "rules,equivalence,operator"
+ALL_PHASES = "rules,equivalence,detect,operator"
 
 FULL: dict[str, Any] = {
     "rule_sizes": (1, 100, 1000),
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         results["wall_seconds"][name] = round(time.monotonic() - t0, 1)
         write()
 
-    from bench import equivalence, operator, rules
+    from bench import detect, equivalence, operator, rules
 
     phase(
         "rules",
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         phase("equivalence", lambda: equivalence.run(equivalence.generate_all(available)))
     else:
         results["skipped"].append("alert equivalence (full run only: a simulated week takes ~4 min)")
+    phase("detect", lambda: detect.run(detect.generate_all(available)))
     phase(
         "operator",
         lambda: operator.run(

@@ -9,6 +9,7 @@ OURS = "okr-operator"
 RSS_LIMIT_MB = 300
 RULES_PER_SLO_LIMIT = 10
 SLOTH_RATIO_LIMIT = 0.7
+WORKBOOK_SLACK_MINUTES = 1.0
 
 
 def _largest(sizes: dict[str, Any]) -> tuple[str, Any] | tuple[None, None]:
@@ -71,6 +72,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                 not bad,
             )
         )
+    out += detect_goals(results.get("detect"))
     op = results.get("operator") or {}
     sizes = op.get("sizes") or {}
     if sizes:
@@ -101,6 +103,53 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return out
+
+
+def detect_goals(detect: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Issue 20's goals from the time-to-detect table: page no later than Sloth and within a minute of the SRE
+    workbook at 100% / 10% / 2% errors, ticket no later than Sloth at 3.5x, no page at 10x for 90 minutes."""
+    if not detect or not detect.get("rows"):
+        return []
+    pages = [r for r in detect["rows"] if r["severity"] == "page" and not r["silent"]]
+    tickets = [r for r in detect["rows"] if r["severity"] == "ticket"]
+    silent = [r for r in detect["rows"] if r["silent"]]
+    out = []
+    for name, rows in (("page", pages), ("ticket", tickets)):
+        label = " / ".join(r["case"] for r in rows)
+        ours = [r["minutes"].get(OURS) for r in rows]
+        sloth = [r["minutes"].get("sloth") for r in rows]
+        if any("sloth" not in r["minutes"] for r in rows):
+            out.append(_goal(f"time to {name} <= Sloth's ({label})", _minutes(ours), "<= Sloth's (not built)", None))
+        else:
+            met = all(o is not None and (t is None or o <= t) for o, t in zip(ours, sloth, strict=True))
+            out.append(
+                _goal(f"time to {name} <= Sloth's ({label})", f"{_minutes(ours)} vs {_minutes(sloth)}", "<=", met)
+            )
+    diffs = [None if r["minutes"].get(OURS) is None else r["minutes"][OURS] - r["workbook_minutes"] for r in pages]
+    cases = " / ".join(r["case"] for r in pages)
+    out.append(
+        _goal(
+            f"time to page within {WORKBOOK_SLACK_MINUTES:g} min of the workbook ({cases})",
+            " / ".join("never" if d is None else f"{d:+.2f}" for d in diffs) + " min",
+            f"within ±{WORKBOOK_SLACK_MINUTES:g} min",
+            all(d is not None and abs(d) <= WORKBOOK_SLACK_MINUTES for d in diffs),
+        )
+    )
+    for r in silent:
+        fired = r["minutes"].get(OURS)
+        out.append(
+            _goal(
+                f"no {r['severity']} at {r['case']}",
+                "silent" if fired is None else f"fired after {fired:g} min",
+                "silent",
+                fired is None,
+            )
+        )
+    return out
+
+
+def _minutes(values: list[float | None]) -> str:
+    return " / ".join("—" if v is None else f"{v:g}" for v in values) + " min"
 
 
 def _goal(name: str, measured: Any, target: str, met: bool | None) -> dict[str, Any]:
@@ -249,6 +298,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{', '.join(o['expected']) or 'nothing'} | {_fmt(o['minutes_to_page'])} | "
                 f"{_fmt(o['minutes_to_ticket'])} | {'alike' if o['as_expected'] else '**differs**'} |"
             )
+    lines += detect_markdown(results.get("detect"))
     op = results.get("operator")
     if op:
         lines += [
@@ -311,3 +361,29 @@ def markdown(results: dict[str, Any]) -> str:
                     + ".",
                 ]
     return "\n".join(lines) + "\n"
+
+
+def detect_markdown(detect: dict[str, Any] | None) -> list[str]:
+    """The time-to-detect table: minutes from the onset to the first firing, per tool, beside the workbook's."""
+    if not detect or not detect.get("rows"):
+        return []
+    tools = list(detect["rows"][0]["minutes"])
+    lines = [
+        "",
+        "## Time to detect",
+        "",
+        f"{detect['scenario']} ({detect['seconds']:g} s). Minutes from the onset to the first evaluation at which the "
+        "alert is firing; the SRE workbook's time is computed from its windows (page: 1h and 5m above 14.4x or 6h "
+        "and 30m above 6x; ticket: 1d and 2h above 3x or 3d and 6h above 1x) over the exact error ratio.",
+        "",
+        "| errors | alert | SRE workbook | " + " | ".join(tools) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in tools) + " |",
+    ]
+    for r in detect["rows"]:
+        if r["silent"]:
+            cells = ["silent" if r["minutes"][t] is None else f"**fired after {r['minutes'][t]:g}**" for t in tools]
+            lines.append(f"| {r['case']} | no {r['severity']} | silent | " + " | ".join(cells) + " |")
+            continue
+        cells = ["never" if r["minutes"][t] is None else f"{r['minutes'][t]:g}" for t in tools]
+        lines.append(f"| {r['case']} | {r['severity']} | {r['workbook_minutes']:g} | " + " | ".join(cells) + " |")
+    return lines

@@ -53,7 +53,7 @@ class Generated:
         return sorted({r["record"] for g in self.groups for r in g["rules"] if "record" in r})
 
 
-def okr_manifest(i: int, service: str | None = None) -> dict[str, Any]:
+def okr_manifest(i: int, service: str | None = None, window: str = WINDOW) -> dict[str, Any]:
     svc = service or service_name(i)
     return {
         "apiVersion": "okr.dev/v1alpha1",
@@ -63,7 +63,7 @@ def okr_manifest(i: int, service: str | None = None) -> dict[str, Any]:
             "service": svc,
             "description": "Requests succeed",
             "target": TARGET,
-            "window": WINDOW,
+            "window": window,
             "indicator": {
                 "ratio": {
                     "errors": ERRORS.format(svc=svc, w="{{window}}"),
@@ -100,7 +100,7 @@ def sloth_spec(i: int, service: str | None = None) -> dict[str, Any]:
     }
 
 
-def pyrra_manifest(i: int, service: str | None = None) -> dict[str, Any]:
+def pyrra_manifest(i: int, service: str | None = None, window: str = WINDOW) -> dict[str, Any]:
     svc = service or service_name(i)
     return {
         "apiVersion": "pyrra.dev/v1alpha1",
@@ -108,7 +108,7 @@ def pyrra_manifest(i: int, service: str | None = None) -> dict[str, Any]:
         "metadata": {"name": f"{svc}-availability", "namespace": NAMESPACE},
         "spec": {
             "target": str(TARGET),
-            "window": WINDOW,
+            "window": window,
             "indicator": {
                 "ratio": {
                     "errors": {"metric": f'http_requests_total{{service="{svc}",code=~"5.."}}'},
@@ -144,13 +144,13 @@ def okrctl() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "okr_operator.cli.main"]
 
 
-def generate_okr(indices: list[int], services: list[str] | None = None) -> Generated:
+def generate_okr(indices: list[int], services: list[str] | None = None, window: str = WINDOW) -> Generated:
     import time
 
     with tempfile.TemporaryDirectory(prefix="bench-okr-") as tmp:
         src = Path(tmp) / "slos.yaml"
         names = services or [service_name(i) for i in indices]
-        src.write_text(yaml.safe_dump_all([okr_manifest(i, s) for i, s in zip(indices, names, strict=True)]))
+        src.write_text(yaml.safe_dump_all([okr_manifest(i, s, window) for i, s in zip(indices, names, strict=True)]))
         out = Path(tmp) / "out"
         started = time.monotonic()
         _run([*okrctl(), "generate", "-f", str(src), "-o", str(out)])
@@ -159,7 +159,7 @@ def generate_okr(indices: list[int], services: list[str] | None = None) -> Gener
     return Generated("okr-operator", groups, len(indices), seconds)
 
 
-def generate_sloth(indices: list[int], services: list[str] | None = None) -> Generated:
+def generate_sloth(indices: list[int], services: list[str] | None = None, window: str = WINDOW) -> Generated:
     import time
 
     binary = tools.sloth_path()
@@ -171,13 +171,13 @@ def generate_sloth(indices: list[int], services: list[str] | None = None) -> Gen
         for i, svc in zip(indices, names, strict=True):
             (src / f"{svc}.yaml").write_text(yaml.safe_dump(sloth_spec(i, svc), sort_keys=False))
         started = time.monotonic()
-        _run([str(binary), "generate", "--no-log", f"--default-slo-period={WINDOW}", "-i", str(src), "-o", str(out)])
+        _run([str(binary), "generate", "--no-log", f"--default-slo-period={window}", "-i", str(src), "-o", str(out)])
         seconds = time.monotonic() - started
         groups = _groups_of(sorted(out.rglob("*.yaml")))
     return Generated("sloth", groups, len(indices), seconds)
 
 
-def generate_pyrra(indices: list[int], services: list[str] | None = None) -> Generated | None:
+def generate_pyrra(indices: list[int], services: list[str] | None = None, window: str = WINDOW) -> Generated | None:
     import time
 
     binary = tools.pyrra_path()
@@ -189,7 +189,7 @@ def generate_pyrra(indices: list[int], services: list[str] | None = None) -> Gen
         out.mkdir()
         names = services or [service_name(i) for i in indices]
         for i, svc in zip(indices, names, strict=True):
-            (src / f"{svc}.yaml").write_text(yaml.safe_dump(pyrra_manifest(i, svc), sort_keys=False))
+            (src / f"{svc}.yaml").write_text(yaml.safe_dump(pyrra_manifest(i, svc, window), sort_keys=False))
         started = time.monotonic()
         _run(
             [
