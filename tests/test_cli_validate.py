@@ -27,6 +27,13 @@ EXPECTED = {
     "baseline-equals-target.yaml": ["KeyResult/baseline-equals-target: spec.target: baseline and target must differ"],
     "no-window-placeholder.yaml": ["spec.indicator.ratio.errors: the expression must contain the range placeholder"],
     "maintain-no-bounds.yaml": ["KeyResult/maintain-no-bounds: spec.min: min must not be greater than max"],
+    "parent-cycle.yaml": [
+        "Objective/chicken: spec.parentRef: parentRef forms a cycle",
+        "Objective/egg: spec.parentRef: parentRef forms a cycle",
+    ],
+    "check-in-every-not-manual.yaml": [
+        "KeyResult/check-in-every-not-manual: spec.checkInEvery: checkInEvery is for manual key results"
+    ],
     "injection.yaml": [
         "spec.service: invalid value 'checkout\"} or vector(1) #': use letters, digits",
         "spec.indicator.latency.selector: selector is the text inside {...}",
@@ -81,6 +88,25 @@ def test_missing_references_are_warnings_not_errors():
     assert result.returncode == 0
     assert "warning: Objective default/checkout-reliability is not in the given files" in result.stderr
     assert "spec.source.slo.name: warning: ServiceLevelObjective default/checkout-availability" in result.stderr
+
+
+def test_a_child_from_another_namespace_that_will_not_count_is_a_warning():
+    text = (
+        "apiVersion: okr.dev/v1alpha1\nkind: Objective\nmetadata: {name: company, namespace: org}\n"
+        "spec: {title: C, period: 2026-Q4}\n---\n"
+        "apiVersion: okr.dev/v1alpha1\nkind: Objective\nmetadata: {name: team, namespace: shop}\n"
+        "spec: {title: T, period: 2026-Q4, parentRef: {name: company, namespace: org}}\n"
+    )
+    result = okrctl("validate", "-f", "-", stdin=text)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "Objective/team: spec.parentRef: warning: aligned without counting: objectives of namespace shop count "
+        "only when the parent lists it in spec.children.fromNamespaces"
+    ) in result.stderr
+    listed = text.replace(
+        "spec: {title: C, period: 2026-Q4}", "spec: {title: C, period: 2026-Q4, children: {fromNamespaces: [shop]}}"
+    )
+    assert "warning" not in okrctl("validate", "-f", "-", stdin=listed).stderr
 
 
 def test_missing_file_is_an_error_not_a_traceback():

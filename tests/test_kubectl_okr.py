@@ -446,6 +446,7 @@ def test_json_output_shape():
         "kind": "KeyResult",
         "name": "checkout-mttr",
         "namespace": "shop",
+        "owner": "team",
         "description": "Description of checkout-mttr",
         "direction": "decrease",
         "unit": "minutes",
@@ -456,6 +457,7 @@ def test_json_output_shape():
         "progress": 0.6667,
         "score": 0.67,
         "state": "OnTrack",
+        "finalScore": None,
         "slo": None,
         "problem": None,
     }
@@ -807,3 +809,36 @@ def test_unreachable_server_is_one_line(tmp_path):
 def test_console_script_is_declared():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'kubectl-okr = "okr_operator.cli.kubectl_okr:main"' in pyproject
+
+
+def test_tree_shows_the_roll_up_owners_and_children_that_do_not_count():
+    """The statuses the evaluation writes (fake Prometheus), shown by the tree."""
+    from tests.test_evaluation_okr import evaluate, family, written
+
+    bodies = written(evaluate(family()), family())
+    objectives = [b for b in bodies if b["kind"] == "Objective"]
+    key_results = [b for b in bodies if b["kind"] == "KeyResult"]
+    nodes = build_forest(objectives, key_results)
+    lines = text_of(nodes).splitlines()
+    assert lines[1].startswith("org/root ") and lines[1].endswith("83%   0.83  OnTrack    owner root-team")
+    assert lines[2].startswith("└── company ") and lines[2].endswith("83%   0.83  OnTrack    owner company-team")
+    assert lines[4].startswith("    ├── a ") and lines[4].endswith("100%   1.00  Achieved   weight 2  owner a-team")
+    assert lines[6].startswith("    ├── b ") and "not counted (NotContributing)  owner b-team" in lines[6]
+    assert lines[8].startswith("    └── team/c ") and "not counted (NamespaceNotAllowed)" in lines[8]
+    (root,) = to_data(nodes)
+    company = root["children"][0]
+    assert (company["progress"], company["owner"]) == (0.8333, "company-team")
+    kids = {c["name"]: c for c in company["children"]}
+    assert (kids["a"]["counted"], kids["a"]["weight"], kids["a"]["notCounted"]) == (True, 2.0, None)
+    assert (kids["b"]["counted"], kids["b"]["notCounted"]) == (False, "NotContributing")
+    assert kids["c"]["keyResults"][0]["owner"] == "c-team"
+
+
+def test_tree_shows_the_final_score_after_the_end():
+    from tests.test_evaluation_okr import FakePrometheus, evaluate, latency_at, october, written
+
+    bodies = written(evaluate(october(), prom=FakePrometheus(latency_at({"before": 0.22, "after": 0.3}))), october())
+    nodes = build_forest([bodies[0]], [bodies[1]])
+    out = text_of(nodes)
+    assert "80%   0.80  Missed     final 0.80  owner speed-team" in out
+    assert to_data(nodes)[0]["finalScore"] == 0.8

@@ -78,7 +78,11 @@ def test_public_api_is_re_exported():
         "roll_up",
         "find_cycles",
         "children_of",
-        "append_history",
+        "record_history",
+        "forecast_at_end",
+        "align",
+        "key_result_state",
+        "resolve_alerting",
     }
     assert expected <= set(okr.__all__)
     for name in okr.__all__:

@@ -138,3 +138,30 @@ def test_roll_up_stays_within_its_inputs(key_results, expected, ended):
 def test_equal_progress_rolls_up_to_itself(progress, weights):
     result = roll_up([kr(str(i), w, progress) for i, w in enumerate(weights)], expected=0.0, ended=False)
     assert result.progress == progress
+
+
+def test_children_roll_up_with_their_weight():
+    from okr_operator.okr import ChildSummary
+
+    roll = roll_up(
+        [KeyResultSummary("kr", 1.0, 0.5, "OnTrack")],
+        children=[ChildSummary("a", 2.0, 1.0), ChildSummary("b", 1.0, None)],
+        expected=0.5,
+        ended=False,
+    )
+    assert roll.progress == pytest.approx(2.5 / 3)
+    assert (roll.total, roll.on_track) == (1, 1)  # counts are the key results'
+
+
+def test_only_children():
+    from okr_operator.okr import ChildSummary
+
+    roll = roll_up([], children=[ChildSummary("a", 1.0, 0.25), ChildSummary("b", 3.0, 0.75)], expected=0.9, ended=True)
+    assert roll.progress == 0.625 and roll.score == 0.63 and roll.state == "Missed" and roll.total == 0
+
+
+def test_bad_child_weight_is_an_error():
+    from okr_operator.okr import ChildSummary
+
+    with pytest.raises(ValueError, match="child objective a: weight must be >= 0"):
+        roll_up([], children=[ChildSummary("a", -1.0, 0.5)], expected=0.5, ended=False)

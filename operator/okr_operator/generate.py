@@ -13,7 +13,7 @@ from typing import Any
 
 from .api import KeyResult, MaintenanceWindow, Objective, ServiceLevelObjective
 from .maintenance.schedule import applicable, rule_intervals
-from .okr.period import Period, PeriodError, parse_period
+from .okr.period import Period, effective_period
 from .okr.rules import render_key_result_rule
 from .prometheus.config import DEFAULT_URL
 from .slo.gate import render_analysis_template
@@ -57,13 +57,7 @@ def objects_for_slo(
 
 def key_result_period(kr: KeyResult, objective: Objective | None) -> Period | None:
     """The key result's own period, else its objective's; None when neither is known."""
-    text = kr.spec.period or (objective.spec.period if objective is not None else None)
-    if text is None:
-        return None
-    try:
-        return parse_period(text)
-    except PeriodError:
-        return None
+    return effective_period(kr.spec.period, objective.spec.period if objective is not None else None)
 
 
 def objects_for_key_result(kr: KeyResult, objective: Objective | None, options: RenderOptions) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
         {"name": "Progress", "type": "number", "jsonPath": ".status.progress"},
         {"name": "Score", "type": "number", "jsonPath": ".status.score"},
         {"name": "State", "type": "string", "jsonPath": ".status.state"},
+        {"name": "Final", "type": "number", "jsonPath": ".status.final.score"},
         {"name": "Owner", "type": "string", "jsonPath": ".spec.owner", "priority": 1},
         {"name": "Title", "type": "string", "jsonPath": ".spec.title", "priority": 1},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
@@ -33,6 +34,8 @@ PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
         {"name": "Target", "type": "number", "jsonPath": ".spec.target"},
         {"name": "Progress", "type": "number", "jsonPath": ".status.progress"},
         {"name": "State", "type": "string", "jsonPath": ".status.state"},
+        {"name": "Final", "type": "number", "jsonPath": ".status.final.score"},
+        {"name": "Owner", "type": "string", "jsonPath": ".status.owner", "priority": 1},
         {"name": "Description", "type": "string", "jsonPath": ".spec.description", "priority": 1},
     ],
     "ServiceLevelObjective": [

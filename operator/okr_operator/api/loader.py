@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..okr.alignment import find_cycles  # a graph rule of its own, importing nothing of the product
+from ..okr.alignment import ParentLink, align, find_cycles  # graph rules of their own, importing no product code
 from . import API_VERSION, GROUP, KINDS, ApiModel
 from .common import DURATION_PATTERN, LABEL_NAME_PATTERN, SAFE_VALUE_PATTERN
 from .maintenance import CRON_PATTERN
@@ -318,11 +318,14 @@ def _alignment_problems(manifests: ManifestSet) -> list[Problem]:
         ref = doc.model.spec.parent_ref
         parents[key] = (ref.namespace or key[0], ref.name) if ref is not None else None
     problems = []
+    not_counted = _not_counted(docs)
     for key, doc in sorted(docs.items()):
         parent = parents[key]
         if parent is None:
             continue
         where = (doc.source, doc.index, doc.subject, "spec.parentRef")
+        if key in not_counted:
+            problems.append(Problem(*where, f"aligned without counting: {not_counted[key]}", "warning"))
         if parent == key:
             problems.append(Problem(*where, "an objective cannot align to itself"))
         elif key in find_cycles(parents):
@@ -336,6 +339,24 @@ def _alignment_problems(manifests: ManifestSet) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _not_counted(docs: dict[tuple[str, str], Document]) -> dict[tuple[str, str], str]:
+    """Children from another namespace that their parent (among the files) does not list in
+    spec.children.fromNamespaces: they align but do not count in its roll-up (the rule of okr.alignment)."""
+    links, allowed = {}, {}
+    for key, doc in docs.items():
+        spec: Any = doc.model.spec  # type: ignore[union-attr]
+        ref = spec.parent_ref
+        links[key] = ParentLink((ref.namespace or key[0], ref.name), ref.weight, ref.contributes) if ref else None
+        allowed[key] = tuple(spec.children.from_namespaces) if spec.children else ()
+    alignment = align(links, allowed)
+    return {
+        child.key: child.reason.partition(": ")[2]
+        for kids in alignment.children.values()
+        for child in kids
+        if child.reason.startswith("NamespaceNotAllowed")
+    }
 
 
 def _cycle_text(start: tuple[str, str], parents: dict[tuple[str, str], tuple[str, str] | None]) -> str:

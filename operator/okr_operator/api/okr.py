@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from .alerts import KeyResultAlerting
 from .common import (
     API_VERSION,
     NAME_PATTERN,
@@ -16,6 +17,8 @@ from .common import (
     ApiModel,
     Condition,
     CrossFieldRule,
+    Duration,
+    Flag,
     GeneratedObjects,
     LabelName,
     LocalObjectReference,
@@ -30,6 +33,7 @@ OBJECTIVE_KIND = "Objective"
 OBJECTIVE_PLURAL = "objectives"
 KEY_RESULT_KIND = "KeyResult"
 KEY_RESULT_PLURAL = "keyresults"
+HISTORY_POINTS = 26  # status.history keeps at most this many points
 
 # 2026 (year), 2026-Q4 (quarter), 2026-11 (month) or 2026-10-01/2026-12-31 (dates, end inclusive).
 # Years from 1970 (Unix time; Prometheus has no samples before it).
@@ -100,7 +104,9 @@ class PaceState(StrEnum):
 
 
 class ObjectiveReference(ApiModel):
-    """A parent objective, possibly in another namespace (alignment is listed, no data is copied)."""
+    """A parent objective, possibly in another namespace. The objective counts in the parent's roll-up with
+    ``weight`` unless ``contributes`` is false, and, from another namespace, only when the parent lists that
+    namespace in ``spec.children.fromNamespaces``."""
 
     name: str = Field(pattern=NAME_PATTERN, max_length=253, description="Name.")
     namespace: str | None = Field(
@@ -108,6 +114,23 @@ class ObjectiveReference(ApiModel):
         pattern=NAMESPACE_PATTERN,
         max_length=63,
         description="Namespace; defaults to the objective's own.",
+    )
+    weight: Number = Field(1, ge=0, le=1000, description="Weight of this objective in the parent's roll-up.")
+    contributes: Flag = Field(
+        True, description="false: aligned to the parent (listed under it) without counting in its progress."
+    )
+
+
+class ChildrenPolicy(ApiModel):
+    """Which aligned child objectives count in this objective's roll-up."""
+
+    from_namespaces: list[
+        Annotated[str, Field(pattern=NAMESPACE_PATTERN, max_length=63, description="A namespace name.")]
+    ] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Namespaces whose objectives count when they align to this one (its own namespace always "
+        "does); children from other namespaces are listed as not counted.",
     )
 
 
@@ -122,6 +145,10 @@ class ObjectiveSpec(ApiModel):
         description="committed (expected pace = elapsed share of the period) or aspirational (70% of that).",
     )
     parent_ref: ObjectiveReference | None = Field(None, description="Objective this one aligns to.")
+    children: ChildrenPolicy | None = Field(None, description="Which aligned child objectives count.")
+    alerting: KeyResultAlerting | None = Field(
+        None, description="Trajectory alerts of this objective's key results (each key result may override)."
+    )
     description: str = Field("", max_length=4096, description="Why this matters.")
 
     cross_field_rules = (PERIOD_RULE, PERIOD_DATES_RULE)
@@ -138,17 +165,67 @@ class KeyResultCounts(StatusModel):
 
 
 class ObjectiveLink(StatusModel):
+    """An objective aligned to this one, and whether it counts in the roll-up."""
+
     name: str
     namespace: str
+    counted: bool | None = Field(None, description="Whether its progress counts in this objective's roll-up.")
+    weight: float | None = Field(None, description="Its weight in the roll-up (parentRef.weight).")
+    progress: float | None = Field(None, description="Its progress, 0..1.")
+    score: float | None = Field(None, description="Its score.")
+    state: PaceState | None = Field(None, description="Its state.")
+    reason: str | None = Field(None, description="Why it does not count (NotContributing, NamespaceNotAllowed, ...).")
+
+
+class FinalKeyResult(StatusModel):
+    """One key result in an objective's final grade."""
+
+    name: str
+    owner: str | None = None
+    weight: float | None = None
+    value: float | None = Field(None, description="Its value as of the period end.")
+    progress: float | None = None
+    score: float | None = None
+    state: PaceState | None = None
+
+
+class FinalChild(StatusModel):
+    """One counted child objective in an objective's final grade."""
+
+    name: str
+    namespace: str
+    weight: float | None = None
+    progress: float | None = None
+    score: float | None = None
+    state: PaceState | None = None
+
+
+class ObjectiveFinal(StatusModel):
+    """The grade as of the period end: written once the period is over and kept (a spec change re-grades)."""
+
+    progress: float | None = Field(None, description="Rolled-up progress as of the period end, 0..1.")
+    score: float | None = Field(None, description="The final score (progress rounded to 0.01).")
+    state: PaceState | None = Field(None, description="Achieved or Missed (Unknown without data).")
+    period: str | None = Field(None, description="The period graded.")
+    graded_at: datetime | None = Field(None, description="When the grade was computed.")
+    observed_generation: int | None = Field(None, description="The metadata.generation graded.")
+    key_results: list[FinalKeyResult] | None = Field(None, max_length=500, description="Each key result's grade.")
+    children: list[FinalChild] | None = Field(None, max_length=500, description="Each counted child's grade.")
 
 
 class ObjectiveStatus(StatusModel):
-    progress: float | None = Field(None, description="Weighted progress of the key results, 0..1.")
+    progress: float | None = Field(
+        None, description="Weighted progress of the key results and counted child objectives, 0..1."
+    )
     score: float | None = Field(None, description="Progress rounded to 0.01 (OKR grading 0.0-1.0).")
     expected: float | None = Field(None, description="Progress expected at this point of the period.")
     state: PaceState | None = Field(None, description="OnTrack, AtRisk, OffTrack, Achieved, Missed, Unknown.")
+    owner: str | None = Field(None, description="Team or person accountable (spec.owner).")
     key_results: KeyResultCounts | None = Field(None, description="Key results by state.")
-    children: list[ObjectiveLink] | None = Field(None, description="Objectives aligned to this one.")
+    children: list[ObjectiveLink] | None = Field(
+        None, max_length=500, description="Objectives aligned to this one, counted or not."
+    )
+    final: ObjectiveFinal | None = Field(None, description="The grade as of the period end, once it is over.")
     observed_generation: int | None = None
     last_evaluated: datetime | None = None
     conditions: list[Condition] | None = None
@@ -284,12 +361,21 @@ class KeyResultSpec(ApiModel):
     maximum: Number | None = Field(None, alias="max", description="Highest acceptable value (maintain).")
     unit: str = Field("", max_length=32, description="Unit shown with values, e.g. %, ms, minutes.")
     weight: Number = Field(1, ge=0, le=1000, description="Weight in the objective's roll-up.")
+    owner: str = Field("", max_length=256, description="Team or person accountable; defaults to the objective's.")
     source: KeyResultSource = Field(description="Where the current value comes from.")
     period: str | None = Field(
         None,
         pattern=PERIOD_PATTERN,
         max_length=21,
         description="Overrides the objective's period. " + PERIOD_DESCRIPTION,
+    )
+    check_in_every: Duration | None = Field(
+        None,
+        description="Manual key results: a check-in is due this long after the latest one (e.g. 14d); an overdue "
+        "one sets the CheckInDue condition, records an Event and fires KeyResultCheckInOverdue.",
+    )
+    alerting: KeyResultAlerting | None = Field(
+        None, description="Trajectory alerts; fields not set here come from the objective's spec.alerting."
     )
 
     cross_field_rules = (
@@ -325,6 +411,12 @@ class KeyResultSpec(ApiModel):
             check=_bounds_ordered,
             field=".min",
         ),
+        CrossFieldRule(
+            cel="!has(self.checkInEvery) || has(self.source.manual)",
+            message="checkInEvery is for manual key results (source.manual)",
+            check=lambda s: s.check_in_every is None or s.source.manual is not None,
+            field=".checkInEvery",
+        ),
         PERIOD_RULE,
         PERIOD_DATES_RULE,
     )
@@ -340,17 +432,34 @@ class HistoryPoint(StatusModel):
     value: float
 
 
+class KeyResultFinal(StatusModel):
+    """The grade as of the period end: written once the period is over and kept (a spec change re-grades)."""
+
+    value: float | None = Field(None, description="The value as of the period end.")
+    progress: float | None = Field(None, description="Progress as of the period end, 0..1.")
+    score: float | None = Field(None, description="The final score (progress rounded to 0.01).")
+    state: PaceState | None = Field(None, description="Achieved or Missed (Unknown without data).")
+    confidence: float | None = Field(None, description="Confidence of the last check-in up to the end.")
+    period: str | None = Field(None, description="The period graded.")
+    graded_at: datetime | None = Field(None, description="When the grade was computed.")
+    observed_generation: int | None = Field(None, description="The metadata.generation graded.")
+
+
 class KeyResultStatus(StatusModel):
     current: float | None = Field(None, description="Current value.")
     progress: float | None = Field(None, description="Progress 0..1.")
     score: float | None = Field(None, description="Progress rounded to 0.01.")
     expected: float | None = Field(None, description="Progress expected at this point of the period.")
     state: PaceState | None = Field(None, description="OnTrack, AtRisk, OffTrack, Achieved, Missed, Unknown.")
+    owner: str | None = Field(None, description="Who is accountable: spec.owner, else the objective's owner.")
     forecast: Forecast | None = Field(None, description="Linear forecast to the end of the period.")
     confidence: float | None = Field(None, description="Confidence of the latest check-in.")
+    last_check_in: datetime | None = Field(None, description="Time of the latest check-in (manual key results).")
+    check_in_due: datetime | None = Field(None, description="When the next check-in is due (spec.checkInEvery).")
     history: list[HistoryPoint] | None = Field(
-        None, max_length=26, description="Recent values (bounded) used for the forecast."
+        None, max_length=HISTORY_POINTS, description="Recent values (bounded) used for the forecast."
     )
+    final: KeyResultFinal | None = Field(None, description="The grade as of the period end, once it is over.")
     generated: GeneratedObjects | None = Field(None, description="Objects generated for this key result.")
     observed_generation: int | None = None
     last_evaluated: datetime | None = None

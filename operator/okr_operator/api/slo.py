@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Strict, field_validator, model_validator
 
+from .alerts import BudgetPaceAlert
 from .common import (
     API_VERSION,
     DURATION_PATTERN,
@@ -327,6 +328,11 @@ class Alerting(ApiModel):
     )
     budget_exhausted: BudgetExhaustedAlert = Field(
         default_factory=BudgetExhaustedAlert, description="Alert when the error budget is exhausted (or nearly)."
+    )
+    error_budget_pace: BudgetPaceAlert | None = Field(
+        None,
+        description="ErrorBudgetPace, calendar windows (month, quarter) only: page when the budget consumed is at "
+        "least factor x the elapsed share of the window (default factor 2, severity page, for 1h).",
     )
 
 

@@ -259,7 +259,7 @@ def evaluate_snapshot(adapter: Any, snapshot: Any, when: datetime, sli_source: s
     """One evaluation cycle of ``snapshot`` as of ``when`` (every query at that instant): the Outcome."""
     from ..evaluation.cycle import Evaluator
 
-    evaluator = Evaluator(lambda expr: adapter.query(expr, at=when), sli_source=sli_source)
+    evaluator = Evaluator(lambda expr, at=None: adapter.query(expr, at=at or when), sli_source=sli_source)
     return evaluator.evaluate(snapshot, when)
 
 

@@ -46,12 +46,22 @@ def status_tables(objects: list[dict[str, Any]], console: Console | None = None)
         by_kind.setdefault(obj["kind"], []).append(obj)
     specs = {
         "Objective": (
-            ["NAMESPACE", "NAME", "PROGRESS", "SCORE", "EXPECTED", "STATE"],
-            lambda s: [_num(s.get("progress"), "{:.0%}"), _num(s.get("score")), _num(s.get("expected"), "{:.0%}")],
+            ["NAMESPACE", "NAME", "PROGRESS", "SCORE", "EXPECTED", "FINAL", "STATE"],
+            lambda s: [
+                _num(s.get("progress"), "{:.0%}"),
+                _num(s.get("score")),
+                _num(s.get("expected"), "{:.0%}"),
+                _num((s.get("final") or {}).get("score")),
+            ],
         ),
         "KeyResult": (
-            ["NAMESPACE", "NAME", "CURRENT", "PROGRESS", "EXPECTED", "STATE"],
-            lambda s: [_num(s.get("current")), _num(s.get("progress"), "{:.0%}"), _num(s.get("expected"), "{:.0%}")],
+            ["NAMESPACE", "NAME", "CURRENT", "PROGRESS", "EXPECTED", "FINAL", "STATE"],
+            lambda s: [
+                _num(s.get("current")),
+                _num(s.get("progress"), "{:.0%}"),
+                _num(s.get("expected"), "{:.0%}"),
+                _num((s.get("final") or {}).get("score")),
+            ],
         ),
         "ServiceLevelObjective": (
             ["NAMESPACE", "NAME", "SLI", "BUDGET-LEFT", "BURN-1H", "STATE"],

@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from ..okr.alignment import Child, ParentLink, align
 from .tables import STATE_STYLE
 
 Key = tuple[str, str]  # (namespace, name)
@@ -85,6 +86,8 @@ class KeyResultNode:
     evaluated: bool = False
     slo: SLOInfo | None = None
     problem: Problem | None = None
+    owner: str = ""
+    final_score: float | None = None
     kind: str = "KeyResult"
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +95,7 @@ class KeyResultNode:
             "kind": self.kind,
             "name": self.name,
             "namespace": self.namespace,
+            "owner": self.owner,
             "description": self.description,
             "direction": self.direction,
             "unit": self.unit,
@@ -102,6 +106,7 @@ class KeyResultNode:
             "progress": self.progress,
             "score": self.score,
             "state": self.state,
+            "finalScore": self.final_score,
             "slo": self.slo.to_dict() if self.slo else None,
             "problem": self.problem.to_dict() if self.problem else None,
         }
@@ -114,7 +119,8 @@ class Node:
     ``parent_ref`` is the spec's parentRef (namespace, name). When the node is not shown under that parent,
     ``parent_found`` says why: False when the parent does not exist, None when its namespace was not listed.
     ``cycle`` marks objectives whose parentRef chain loops; ``missing`` marks a placeholder for an objective
-    that key results refer to but that does not exist.
+    that key results refer to but that does not exist. ``weight``, ``counted`` and ``not_counted`` say how
+    the objective counts in its parent's roll-up (the rules of ``okr.alignment``, as the operator applies them).
     """
 
     name: str
@@ -132,6 +138,12 @@ class Node:
     cycle: bool = False
     missing: bool = False
     problem: Problem | None = None
+    weight: float = 1.0
+    contributes: bool = True
+    from_namespaces: tuple[str, ...] = ()
+    counted: bool | None = None
+    not_counted: str = ""
+    final_score: float | None = None
     children: list[Node] = field(default_factory=list)
     key_results: list[KeyResultNode] = field(default_factory=list)
     kind: str = "Objective"
@@ -161,6 +173,10 @@ class Node:
             "state": self.state,
             "parentRef": parent,
             "parentFound": self.parent_found if parent else None,
+            "weight": self.weight if parent else None,
+            "counted": self.counted,
+            "notCounted": self.not_counted or None,
+            "finalScore": self.final_score,
             "missing": self.missing,
             "cycle": self.cycle,
             "problem": self.problem.to_dict() if self.problem else None,
@@ -213,7 +229,14 @@ def _objective_node(obj: Mapping[str, Any]) -> Node:
     namespace, name = _key(obj)
     spec = _dict(obj.get("spec"))
     status = _dict(obj.get("status"))
+    ref = _dict(spec.get("parentRef"))
+    weight = _num(ref.get("weight"))
+    allowed = _dict(spec.get("children")).get("fromNamespaces")
     return Node(
+        weight=1.0 if weight is None else weight,
+        contributes=ref.get("contributes") is not False,
+        from_namespaces=tuple(x for x in allowed if isinstance(x, str)) if isinstance(allowed, list) else (),
+        final_score=_num(_dict(status.get("final")).get("score")),
         name=name,
         namespace=namespace,
         title=_str(spec.get("title")),
@@ -252,6 +275,8 @@ def _key_result_node(obj: Mapping[str, Any], slos: Mapping[Key, Mapping[str, Any
     source = _dict(spec.get("source"))
     slo_source = _dict(source.get("slo"))
     return KeyResultNode(
+        owner=_str(status.get("owner")) or _str(spec.get("owner")),
+        final_score=_num(_dict(status.get("final")).get("score")),
         name=name,
         namespace=namespace,
         description=_str(spec.get("description")),
@@ -270,23 +295,9 @@ def _key_result_node(obj: Mapping[str, Any], slos: Mapping[Key, Mapping[str, Any
     )
 
 
-def _on_cycles(parents: Mapping[Key, Key | None]) -> set[Key]:
-    """Objectives whose parentRef chain comes back to themselves (iterative: no recursion limit)."""
-    on_cycle: set[Key] = set()
-    done: set[Key] = set()
-    for start in parents:
-        path: list[Key] = []
-        index: dict[Key, int] = {}
-        key: Key | None = start
-        while key is not None and key in parents and key not in done:
-            if key in index:
-                on_cycle.update(path[index[key] :])
-                break
-            index[key] = len(path)
-            path.append(key)
-            key = parents[key]
-        done.update(path)
-    return on_cycle
+def _mark_counted(node: Node, child: Child) -> None:
+    node.counted = child.counted
+    node.not_counted = child.reason.partition(":")[0]
 
 
 def _sort_key(item: Node | KeyResultNode) -> Key:
@@ -319,18 +330,22 @@ def build_forest(
             nodes[node.key] = node
     slo_index = {_key(slo): slo for slo in slos}
 
-    parents: dict[Key, Key | None] = {}
+    links = {
+        key: ParentLink(n.parent_ref, n.weight, n.contributes) if n.parent_ref is not None else None
+        for key, n in nodes.items()
+    }
+    alignment = align(links, {key: n.from_namespaces for key, n in nodes.items()})
+    parents = {key: (n.parent_ref if n.parent_ref in nodes else None) for key, n in nodes.items()}
     children: dict[Key, list[Key]] = {key: [] for key in nodes}
-    for key, node in nodes.items():
-        parent = node.parent_ref if node.parent_ref in nodes else None
-        parents[key] = parent
-        if parent is not None and parent != key:
-            children[parent].append(key)
+    for parent, kids in alignment.children.items():
+        children[parent] = [child.key for child in kids]
+        for child in kids:
+            _mark_counted(nodes[child.key], child)
     for key, node in nodes.items():
         if node.parent_ref is not None and parents[key] is None:
             ns = node.parent_ref[0]
             node.parent_found = False if listed_namespaces is None or ns in listed_namespaces else None
-    for key in _on_cycles(parents):
+    for key in alignment.cycles:
         nodes[key].cycle = True
 
     roots: list[Node] = []
@@ -367,6 +382,7 @@ def build_forest(
             if owner is None:
                 owner = placeholders[objective] = Node(name=objective[1] or "?", namespace=kr.namespace, missing=True)
                 roots.append(owner)
+        kr.owner = kr.owner or owner.owner  # a key result's owner defaults to its objective's
         owner.key_results.append(kr)
     for node in [*nodes.values(), *placeholders.values()]:
         node.key_results.sort(key=_sort_key)
@@ -505,13 +521,25 @@ def _objective_detail(node: Node, tree_parent: Node | None) -> Text:
                 parts.append(Text(f"parent {ref} not found", style="yellow"))
         else:
             parts.append(Text(f"↑ {ref}", style="dim"))
+    if node.counted is False and node.parent_ref is not None and not node.cycle:
+        parts.append(Text(f"not counted ({node.not_counted})", style="yellow"))
+    elif node.counted and node.weight != 1.0:
+        parts.append(Text(f"weight {fmt_number(node.weight)}", style="dim"))
+    if node.final_score is not None:
+        parts.append(Text(f"final {node.final_score:.2f}", style="bold"))
+    if node.owner:
+        parts.append(Text(f"owner {node.owner}", style="dim"))
     return _join(parts)
 
 
-def _key_result_detail(kr: KeyResultNode) -> Text:
+def _key_result_detail(kr: KeyResultNode, objective_owner: str = "") -> Text:
     parts = [Text(key_result_values(kr))]
     if kr.slo is not None:
         parts.append(_slo_text(kr.slo))
+    if kr.final_score is not None:
+        parts.append(Text(f"final {kr.final_score:.2f}", style="bold"))
+    if kr.owner and kr.owner != objective_owner:
+        parts.append(Text(f"owner {kr.owner}", style="dim"))
     if kr.problem is not None:
         parts.append(_problem_text(kr.problem))
     return _join(parts)
@@ -572,7 +600,7 @@ def _rows(root: Node, show_namespace: bool) -> list[_Row]:
                     item.score,
                     item.state,
                     item.evaluated,
-                    _key_result_detail(item),
+                    _key_result_detail(item, parent.owner if parent is not None else ""),
                     inner,
                 )
             )

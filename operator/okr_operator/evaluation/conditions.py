@@ -6,8 +6,9 @@ import math
 from datetime import datetime
 from typing import Any
 
-# The conditions the evaluation writes; the reconcile handler writes RulesSynced.
-EVALUATION_CONDITIONS = ("Valid", "MetricsAvailable", "Ready", "InMaintenance")
+# The conditions the evaluation writes; the reconcile handler writes RulesSynced. InMaintenance (SLOs) and
+# CheckInDue (manual key results with checkInEvery) inform and do not count for Ready.
+EVALUATION_CONDITIONS = ("Valid", "MetricsAvailable", "Ready", "InMaintenance", "CheckInDue")
 
 
 def condition(type_: str, ok: bool | None, reason: str, message: str = "") -> dict[str, Any]:

@@ -1,26 +1,29 @@
-"""Key-result status: measuring PromQL key results in one batched query, and the status each key result gets."""
+"""Key-result status: progress, pace, forecast and history while the period runs; the final grade once it is
+over (figures as of the period end, written once and kept until the spec changes).
+
+What each source says comes from :mod:`.key_result_reading`; every OKR rule (progress, pace, history,
+forecast, check-ins) from ``okr/``. Statuses are built from the typed models in ``api/okr.py``.
+"""
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..api import KeyResult
-from ..api.identity import Entry, Ref
-from ..api.promql import canonical
-from ..okr.compliance import time_in_range
-from ..okr.forecast import linear_forecast
-from ..okr.pace import expected_progress, pace_state
-from ..okr.period import Period, elapsed_fraction
-from ..okr.progress import key_result_progress, progress_towards, score
-from ..okr.rules import IN_RANGE_RECORD, VALUE_RECORD
-from ..prometheus.types import PrometheusError, finite
-from ..promtext import number
-from .batch import Answer, QueryFn, run, run_parts
+from ..api.common import parse_duration
+from ..api.identity import Entry
+from ..api.okr import Forecast, HistoryPoint, KeyResultFinal, KeyResultStatus
+from ..okr.checkins import check_in_points, due_at
+from ..okr.forecast import forecast_at_end
+from ..okr.history import record_history
+from ..okr.pace import expected_progress, key_result_state
+from ..okr.period import Period, elapsed_fraction, is_over
+from ..okr.progress import key_result_progress, score
 from .conditions import condition, iso, rounded, significant
-from .status import finish, kept_note, valid_condition
+from .key_result_reading import Point, Reading, parse_history
+from .status import finish, make, typed, valid_condition
 
 KR_FIELDS = (
     "current",
@@ -28,34 +31,38 @@ KR_FIELDS = (
     "score",
     "expected",
     "state",
+    "owner",
     "forecast",
     "confidence",
+    "lastCheckIn",
+    "checkInDue",
     "history",
+    "final",
     "lastEvaluated",
 )
-HISTORY_POINTS = 26
 
 
-def measure_key_results(
-    query: QueryFn, entries: list[Entry], periods: dict[Ref, Period | None], now: datetime, sli_source: str
-) -> tuple[Answer | None, Answer | None]:
-    """Values of every PromQL key result in one query, and maintain compliance in one more."""
-    prom = [e for e in entries if e.model.spec.source.prometheus is not None]
-    values: Answer | None = None
-    if prom:
-        if sli_source == "recorded":
-            values = run(query, VALUE_RECORD, namespace_label="namespace", name_label="key_result")
-        else:
-            values = run_parts(query, ((e.ref.key, e.model.spec.source.prometheus.query) for e in prom))
-    maintain = [e for e in prom if e.model.spec.direction == "maintain" and periods.get(e.ref)]
-    compliance: Answer | None = None
-    if maintain:
-        parts = [
-            (e.ref.key, partial(compliance_expr, e.model, periods[e.ref], now, sli_source))  # type: ignore[arg-type]
-            for e in maintain
-        ]
-        compliance = run_parts(query, parts)
-    return values, compliance
+@dataclass(frozen=True)
+class KeyResultContext:
+    """One key result with what its status depends on besides its source."""
+
+    entry: Entry
+    objective: Entry | None
+    period: Period | None
+    owner: str
+    now: datetime
+
+    @property
+    def kr(self) -> KeyResult:
+        return self.entry.model
+
+    @property
+    def objective_type(self) -> str:
+        return str(self.objective.model.spec.type) if self.objective is not None else "committed"
+
+    @property
+    def ended(self) -> bool:
+        return self.period is not None and is_over(self.period, self.now)
 
 
 def objective_key(e: Entry) -> tuple[str, str]:
@@ -63,208 +70,205 @@ def objective_key(e: Entry) -> tuple[str, str]:
     return e.ref.namespace, e.model.spec.objective_ref.name
 
 
-def compliance_expr(kr: KeyResult, period: Period, now: datetime, sli_source: str) -> str:
-    """Share of the elapsed period the value was within min/max, as a subquery (maintain key results)."""
-    elapsed = max(int((min(now, period.end) - period.start).total_seconds()), 60)
-    step = max(60, elapsed // 240 // 60 * 60)
-    if sli_source == "recorded":
-        sel = f'{{key_result="{kr.metadata.name}", namespace="{kr.metadata.namespace}"}}'
-        return f"avg_over_time({IN_RANGE_RECORD}{sel}[{elapsed}s:{step}s])"
-    assert kr.spec.source.prometheus is not None
-    q = f"({canonical(kr.spec.source.prometheus.query)})"
-    parts = []
-    if kr.spec.minimum is not None:
-        parts.append(f"({q} >= bool {number(kr.spec.minimum)})")
-    if kr.spec.maximum is not None:
-        parts.append(f"({q} <= bool {number(kr.spec.maximum)})")
-    return f"avg_over_time(({' * '.join(parts)})[{elapsed}s:{step}s])"
+def needs_grade(ctx: KeyResultContext) -> bool:
+    """Whether the period is over and no final grade of this spec and period is written yet."""
+    if not ctx.ended:
+        return False
+    final = ctx.entry.status.get("final") or {}
+    assert ctx.period is not None
+    return not (
+        final.get("observedGeneration") == ctx.entry.generation
+        and final.get("period") == ctx.period.label
+        and "gradedAt" in final
+    )
 
 
-def _slo_field(status: dict[str, Any] | None, field_name: str) -> float | None:
-    if not status:
-        return None
-    budget = status.get("errorBudget") or {}
-    value = {
-        "sli": status.get("sli"),
-        "errorBudgetConsumed": budget.get("consumed"),
-        "errorBudgetRemaining": budget.get("remaining"),
-        "burnRate1h": (status.get("burnRates") or {}).get("1h"),
-    }[field_name]
-    return None if value is None else float(value)
-
-
-def _history(status: dict[str, Any]) -> list[tuple[datetime, float]]:
-    points = []
-    for point in status.get("history") or []:
-        try:
-            points.append((datetime.fromisoformat(str(point["time"]).replace("Z", "+00:00")), float(point["value"])))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return points
-
-
-def _check_in_points(kr: KeyResult) -> list[tuple[datetime, float, float | None]]:
-    assert kr.spec.source.manual is not None
-    points = []
-    for c in kr.spec.source.manual.check_ins:
-        when = c.date if isinstance(c.date, datetime) else datetime(c.date.year, c.date.month, c.date.day)
-        points.append((when if when.tzinfo else when.replace(tzinfo=UTC), c.value, c.confidence))
-    return sorted(points, key=lambda p: p[0])
-
-
-def key_result_status(
-    e: Entry,
-    objective: Entry | None,
-    period: Period | None,
-    now: datetime,
-    *,
-    values: Answer | None,
-    compliance: Answer | None,
-    slo_status: dict[tuple[str, str], dict[str, Any]],
-) -> dict[str, Any]:
-    kr: KeyResult = e.model
-    spec, old = kr.spec, e.status
-    problems: list[str] = []
-    if objective is None:
+def context_problems(ctx: KeyResultContext) -> list[str]:
+    problems = []
+    if ctx.objective is None:
         problems.append(
-            f"ObjectiveNotFound: objective {e.ref.namespace}/{spec.objective_ref.name} does not exist "
-            "(key results belong to an objective in their own namespace)"
+            f"ObjectiveNotFound: objective {ctx.entry.ref.namespace}/{ctx.kr.spec.objective_ref.name} does not "
+            "exist (key results belong to an objective in their own namespace)"
         )
-    if period is None:
+    if ctx.period is None:
         problems.append("NoPeriod: no period: set spec.period or fix spec.objectiveRef")
-    source = spec.source.kind
-    current: float | None = None
-    confidence: float | None = None
-    comp: float | None = None
-    metrics: tuple[bool, str, str]
-    error: PrometheusError | None = None
-    history = _history(old)
+    return problems
 
-    if source == "prometheus":
-        assert values is not None
-        if values.error_for(e.ref.key) is not None:
-            error = values.error_for(e.ref.key)
-            metrics = (False, error.reason, error.message + kept_note(old))
-        else:
-            samples = values.of(e.ref.key)
-            if len(samples) > 1:
-                metrics = (False, "TooManySeries", f"the query returned {len(samples)} series; it must return one")
-            elif not samples or finite(samples[0].value) is None:
-                metrics = (False, "NoData", "the query returned no data (no series, or NaN)")
-            else:
-                current = samples[0].value
-                metrics = (True, "Measured", "value from the query")
-        if spec.direction == "maintain" and compliance is not None and compliance.error_for(e.ref.key) is None:
-            comp_samples = compliance.of(e.ref.key)
-            comp = finite(comp_samples[0].value) if len(comp_samples) == 1 else None
-    elif source == "slo":
-        assert spec.source.slo is not None
-        ref = spec.source.slo
-        if (e.ref.namespace, ref.name) not in slo_status:
-            problems.append(
-                f"SLONotFound: ServiceLevelObjective {e.ref.namespace}/{ref.name} does not exist "
-                "(slo sources read SLOs in the key result's own namespace)"
-            )
-            metrics = (False, "SLONotFound", "the SLO does not exist")
-        else:
-            current = _slo_field(slo_status[(e.ref.namespace, ref.name)], str(ref.field))
-            metrics = (
-                (True, "Measured", f"{ref.field} of SLO {ref.name}")
-                if current is not None
-                else (False, "NoData", f"SLO {ref.name} has no {ref.field} yet")
-            )
-        if spec.direction == "maintain" and period is not None:
-            points = [*history, *([(now, current)] if current is not None else [])]
-            comp = time_in_range(points, minimum=spec.minimum, maximum=spec.maximum, start=period.start, now=now)
-    else:
-        checkins = [p for p in _check_in_points(kr) if p[0] <= now]
-        if checkins:
-            current, confidence = checkins[-1][1], checkins[-1][2]
-            metrics = (True, "CheckIns", f"{len(checkins)} check-in(s), latest {checkins[-1][0].date().isoformat()}")
-            if spec.direction == "maintain" and period is not None:
-                comp = time_in_range(
-                    [(t, v) for t, v, _ in checkins],
-                    minimum=spec.minimum,
-                    maximum=spec.maximum,
-                    start=period.start,
-                    now=now,
-                )
-        else:
-            metrics = (False, "NoCheckIns", "no check-in dated on or before today")
 
-    conds = [valid_condition(problems)]
-    conds.append(condition("MetricsAvailable", *metrics))
-    if error is not None:  # Prometheus failed: keep every value as it was
-        return finish({k: old[k] for k in KR_FIELDS if k in old}, conds, old, now)
+@dataclass(frozen=True)
+class Figures:
+    """Progress, score, expected pace and state of a key result at one instant."""
 
-    progress = None
-    if current is not None or comp is not None:
+    progress: float | None
+    expected: float | None
+    state: str
+    problems: tuple[str, ...] = ()
+
+
+def figures(ctx: KeyResultContext, reading: Reading, at: datetime) -> Figures:
+    """Progress from the reading, and the state against the pace expected at ``at``."""
+    spec = ctx.kr.spec
+    progress, problems = None, []
+    if reading.current is not None or reading.compliance is not None:
         try:
             progress = key_result_progress(
                 spec.direction,
-                current,
+                reading.current,
                 baseline=spec.baseline,
                 target=spec.target,
                 minimum=spec.minimum,
                 maximum=spec.maximum,
-                compliance=comp,
+                compliance=reading.compliance,
             )
         except ValueError as exc:
             problems.append(f"InvalidTarget: {exc}")
-    expected = ended = None
-    if period is not None:
-        obj_type = objective.model.spec.type if objective is not None else "committed"
-        expected = expected_progress(elapsed_fraction(period, now), obj_type)
-        ended = now >= period.end
-    state = pace_state(progress, expected or 0.0, ended=bool(ended)) if period is not None else "Unknown"
-    if spec.direction == "maintain" and state == "Achieved" and not ended:
-        state = "OnTrack"  # staying within bounds is achieved only once the period is over
+    if ctx.period is None:
+        return Figures(progress, None, "Unknown", tuple(problems))
+    expected = expected_progress(elapsed_fraction(ctx.period, at), ctx.objective_type)  # type: ignore[arg-type]
+    state = key_result_state(progress, expected, ended=is_over(ctx.period, at), direction=str(spec.direction))
+    return Figures(progress, expected, str(state), tuple(problems))
 
-    if current is not None and period is not None and source != "manual":
-        history = _record_history(history, now, current, period)
-    if source == "manual":  # check-ins are the history
-        trend = [(t, v) for t, v, _ in _check_in_points(kr) if t <= now]
-        forecast = _forecast(kr, trend[:-1], current, trend[-1][0] if trend else now, period)
+
+def live_status(ctx: KeyResultContext, reading: Reading) -> dict[str, Any]:
+    """The status while the period runs (or without a period): measured at ``now``."""
+    now, old = ctx.now, ctx.entry.status
+    problems = [*context_problems(ctx), *reading.problems]
+    conds = [valid_condition(problems), condition("MetricsAvailable", *reading.metrics)]
+    notices = check_in_notices(ctx)
+    if reading.error is not None:  # Prometheus failed: keep every value as it was
+        kept = {k: old[k] for k in KR_FIELDS if k in old}
+        return finish({**kept, **_check_in_fields(ctx, reading, old)}, conds, old, now, notices)
+    fig = figures(ctx, reading, now)
+    problems.extend(fig.problems)
+    history = parse_history(old)
+    if reading.trend is not None:  # manual: the check-ins are the history
+        forecast = _forecast(ctx, reading.trend, reading.current, reading.trend_end or now)
         history = []
     else:
-        forecast = _forecast(kr, history, current, now, period)
-    status = {
-        "current": significant(current),
-        "progress": rounded(progress, 4),
-        "score": score(progress) if progress is not None else None,
-        "expected": rounded(expected, 2),
-        "state": str(state),
-        "forecast": forecast,
-        "confidence": confidence,
-        "history": [{"time": iso(t), "value": significant(v)} for t, v in history] or None,
-    }
+        if reading.current is not None and ctx.period is not None:
+            history = record_history(history, now, reading.current, ctx.period)
+        forecast = _forecast(ctx, history, reading.current, now)
+    status = typed(
+        KeyResultStatus,
+        current=significant(reading.current),
+        progress=rounded(fig.progress, 4),
+        score=score(fig.progress) if fig.progress is not None else None,
+        expected=rounded(fig.expected, 2),
+        state=fig.state,
+        owner=ctx.owner or None,
+        forecast=forecast,
+        confidence=reading.confidence,
+        history=[make(HistoryPoint, time=t, value=significant(v)) for t, v in history] or None,
+    )
     conds[0] = valid_condition(problems)
-    return finish(status, conds, old, now)
+    return finish({**status, **_check_in_fields(ctx, reading, old)}, conds, old, now, notices)
 
 
-def _record_history(
-    history: list[tuple[datetime, float]], now: datetime, value: float, period: Period
-) -> list[tuple[datetime, float]]:
-    """Add a point when the last one is older than period/26 (at least an hour): a few writes a period."""
-    spacing = max((period.end - period.start) / HISTORY_POINTS, timedelta(hours=1))
-    if history and now - history[-1][0] < spacing:
-        return history
-    return [*history, (now.replace(microsecond=0), value)][-HISTORY_POINTS:]
+def graded_status(ctx: KeyResultContext, reading: Reading) -> dict[str, Any]:
+    """The period is over and not graded yet: the figures as of the period end, written as ``final``.
+
+    Without a value at the end (Prometheus failed, no data, no check-in) there is no grade yet and the next
+    cycle tries again.
+    """
+    assert ctx.period is not None
+    e, now, old, end = ctx.entry, ctx.now, ctx.entry.status, ctx.period.end
+    problems = [*context_problems(ctx), *reading.problems]
+    fig = figures(ctx, reading, end) if reading.error is None else Figures(None, None, "Unknown")
+    problems.extend(fig.problems)
+    if fig.progress is None:
+        conds = [valid_condition(problems), condition("MetricsAvailable", *reading.metrics)]
+        kept = {k: old[k] for k in KR_FIELDS if k in old and k != "final"}
+        return finish(kept, conds, old, now, check_in_notices(ctx))
+    final = make(
+        KeyResultFinal,
+        value=significant(reading.current),
+        progress=rounded(fig.progress, 4),
+        score=score(fig.progress),
+        state=fig.state,
+        confidence=reading.confidence,
+        period=ctx.period.label,
+        graded_at=now.replace(microsecond=0),
+        observed_generation=e.generation,
+    )
+    conds = [
+        valid_condition(problems),
+        condition("MetricsAvailable", True, "Graded", f"graded as of the period end {iso(end)}"),
+    ]
+    return finish(_from_final(ctx, final.to_wire(), old), conds, old, now, check_in_notices(ctx))
 
 
-def _forecast(
-    kr: KeyResult, history: list[tuple[datetime, float]], current: float | None, now: datetime, period: Period | None
-) -> dict[str, float] | None:
-    spec = kr.spec
-    if period is None or current is None or spec.direction not in ("increase", "decrease"):
+def kept_status(ctx: KeyResultContext) -> dict[str, Any]:
+    """The period is over and graded: the final grade as written, nothing is measured."""
+    assert ctx.period is not None
+    old = ctx.entry.status
+    conds = [
+        valid_condition(context_problems(ctx)),
+        condition("MetricsAvailable", True, "Graded", f"graded as of the period end {iso(ctx.period.end)}"),
+    ]
+    return finish(_from_final(ctx, old["final"], old), conds, old, ctx.now, check_in_notices(ctx))
+
+
+def _from_final(ctx: KeyResultContext, final: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """After the end the status shows the grade: current, progress, score and state are the final ones."""
+    assert ctx.period is not None
+    status = typed(
+        KeyResultStatus,
+        current=final.get("value"),
+        progress=final.get("progress"),
+        score=final.get("score"),
+        expected=rounded(expected_progress(1.0, ctx.objective_type), 2),  # type: ignore[arg-type]
+        state=final.get("state"),
+        owner=ctx.owner or None,
+        confidence=final.get("confidence"),
+    )
+    status["final"] = final
+    kept = {k: old[k] for k in ("history", "lastCheckIn") if k in old}
+    return {**status, **kept, **_check_in_fields(ctx, None, old)}
+
+
+def _forecast(ctx: KeyResultContext, earlier: list[Point], current: float | None, now: datetime) -> Forecast | None:
+    spec = ctx.kr.spec
+    found = forecast_at_end(spec.direction, spec.baseline, spec.target, earlier, current, now, ctx.period)
+    if found is None:
         return None
-    points = [p for p in history if p[0] < now.replace(microsecond=0)]
-    if len(points) < 2:  # a trend through two points seconds apart is noise, not a forecast
+    return make(Forecast, value=significant(found.value, 4), progress=rounded(found.progress, 2))
+
+
+def check_in_due(ctx: KeyResultContext) -> datetime | None:
+    """When the next check-in of a manual key result with ``checkInEvery`` is due (None otherwise)."""
+    spec = ctx.kr.spec
+    if spec.check_in_every is None or spec.source.manual is None or ctx.period is None:
         return None
-    points.append((now, current))
-    value = linear_forecast(points, period.end)
-    if value is None or not math.isfinite(value):
-        return None
-    assert spec.baseline is not None and spec.target is not None
-    progress = progress_towards(spec.direction, value, spec.baseline, spec.target)
-    return {"value": significant(value, 4), "progress": rounded(progress, 2)}
+    points = check_in_points(spec.source.manual.check_ins)
+    every = timedelta(seconds=parse_duration(spec.check_in_every))
+    return due_at(points[-1].time if points else None, every, ctx.period.start)
+
+
+def _check_in_fields(ctx: KeyResultContext, reading: Reading | None, old: dict[str, Any]) -> dict[str, Any]:
+    due = check_in_due(ctx)
+    fields: dict[str, Any] = {}
+    if reading is not None and reading.last_check_in is not None:
+        fields["lastCheckIn"] = iso(reading.last_check_in)
+    if due is not None:
+        fields["checkInDue"] = iso(due)
+    return fields
+
+
+def check_in_notices(ctx: KeyResultContext) -> list[dict[str, Any]]:
+    """The CheckInDue condition of a manual key result with ``checkInEvery``: True once a check-in is overdue."""
+    due = check_in_due(ctx)
+    if due is None:
+        return []
+    every = ctx.kr.spec.check_in_every
+    if ctx.ended:
+        return [condition("CheckInDue", False, "PeriodOver", "the period is over: no more check-ins are due")]
+    if ctx.now >= due:
+        return [
+            condition(
+                "CheckInDue",
+                True,
+                "Overdue",
+                f"a check-in was due on {iso(due)} (every {every}): add one to spec.source.manual.checkIns",
+            )
+        ]
+    return [condition("CheckInDue", False, "CheckedIn", f"the next check-in is due on {iso(due)} (every {every})")]

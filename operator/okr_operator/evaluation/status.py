@@ -5,12 +5,32 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from ..api.common import ApiModel
 from ..api.identity import Entry
 from .conditions import EVALUATION_CONDITIONS, condition, find, iso, stamp
 
 log = logging.getLogger("okr_operator.evaluation")
+
+M = TypeVar("M", bound=ApiModel)
+
+
+def make(model: type[M], **fields: Any) -> M:
+    """``model(**fields)``, refusing a field the model does not declare.
+
+    Status models ignore unknown fields when they read a status (written by a newer operator); when the
+    evaluation builds one, an unknown field is a bug (the apiserver would prune it without a word).
+    """
+    unknown = sorted(set(fields) - set(model.model_fields))
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field {', '.join(unknown)}")
+    return model(**fields)
+
+
+def typed(model: type[ApiModel], **fields: Any) -> dict[str, Any]:
+    """A status built with :func:`make` as it goes on the wire (camelCase, JSON types, no None fields)."""
+    return make(model, **fields).to_wire()
 
 
 def first_problem(problems: list[str]) -> tuple[str, str]:
@@ -44,7 +64,7 @@ def finish(
 ) -> dict[str, Any]:
     """``status`` without None fields, with the conditions (plus Ready) stamped and lastEvaluated.
 
-    ``info`` conditions (InMaintenance) are written too but do not decide Ready."""
+    ``info`` conditions (InMaintenance, CheckInDue) are written too but do not decide Ready."""
     status = {k: v for k, v in status.items() if v is not None}
     ready = ready_condition(conds, old)
     conds.append(ready)

@@ -1,4 +1,8 @@
-"""Forecast of a key result's value at the end of its period by a least-squares linear trend."""
+"""Forecast of a key result's value at the end of its period by a least-squares linear trend.
+
+The trend runs through the key result's history (or its check-ins) and the current value; it needs two
+earlier points (a trend through points seconds apart is noise, not a forecast).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["Forecast", "linear_forecast"]
+from .period import Period
+from .progress import Direction, progress_towards
+
+__all__ = ["Forecast", "forecast_at_end", "linear_forecast"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Forecast:
     """Forecast value at the period end and the progress that value would give."""
 
@@ -37,3 +44,29 @@ def linear_forecast(points: Sequence[tuple[datetime, float]], at: datetime) -> f
     sxy = math.fsum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
     slope = sxy / sxx
     return mean_y + slope * ((at - origin).total_seconds() - mean_x)
+
+
+def forecast_at_end(
+    direction: Direction,
+    baseline: float | None,
+    target: float | None,
+    earlier: Sequence[tuple[datetime, float]],
+    current: float | None,
+    now: datetime,
+    period: Period | None,
+) -> Forecast | None:
+    """The value the trend through ``earlier`` points and ``(now, current)`` reaches at the period end.
+
+    Only increase/decrease key results have one; None without a period, a current value, or two earlier
+    points before ``now`` (to the second).
+    """
+    if period is None or current is None or direction not in ("increase", "decrease"):
+        return None
+    points = [p for p in earlier if p[0] < now.replace(microsecond=0)]
+    if len(points) < 2:
+        return None
+    points.append((now, current))
+    value = linear_forecast(points, period.end)
+    if value is None or not math.isfinite(value) or baseline is None or target is None:
+        return None
+    return Forecast(value, progress_towards(direction, value, baseline, target))

@@ -1,47 +1,32 @@
-"""Bounded history of a key result's values, kept for forecasting."""
+"""Bounded history of a key result's values (``status.history``), kept for the forecast.
+
+A point is added when the last one is older than the period's spacing (the period over
+:data:`HISTORY_POINTS`, at least an hour), so a frequent evaluation loop writes a few points a period,
+not one per cycle; the oldest points are dropped beyond :data:`HISTORY_POINTS`.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-__all__ = ["HISTORY_LIMIT", "HistoryPoint", "append_history"]
+from ..api.okr import HISTORY_POINTS
+from .period import Period
+
+__all__ = ["HISTORY_POINTS", "MIN_SPACING", "HistoryPoint", "history_spacing", "record_history"]
 
 HistoryPoint = tuple[datetime, float]
 
-HISTORY_LIMIT = 26
-"""Status keeps at most this many history points."""
+MIN_SPACING = timedelta(hours=1)
 
 
-def append_history(
-    history: Sequence[HistoryPoint],
-    point: HistoryPoint,
-    *,
-    limit: int = HISTORY_LIMIT,
-    min_spacing: timedelta = timedelta(hours=6),
-) -> list[HistoryPoint]:
-    """Return ``history`` (ordered by time) with ``point`` recorded, at most ``limit`` points.
+def history_spacing(period: Period) -> timedelta:
+    """Time between history points: ``period / HISTORY_POINTS``, at least :data:`MIN_SPACING`."""
+    return max((period.end - period.start) / HISTORY_POINTS, MIN_SPACING)
 
-    The last point is the latest observation; the points before it are at least ``min_spacing`` apart.
-    ``point`` replaces the last point while that one is closer than ``min_spacing`` to its predecessor, so
-    a frequent evaluation loop refreshes the latest value instead of filling the history; otherwise the last
-    point stays and ``point`` is appended. A point at the last point's time replaces it; an older one, or a
-    non-finite value (no data), leaves the history unchanged. The oldest points are dropped beyond ``limit``.
-    """
-    if limit < 1:
-        raise ValueError(f"limit must be >= 1, not {limit}")
-    if min_spacing < timedelta(0):
-        raise ValueError(f"min_spacing must not be negative, not {min_spacing}")
-    points = sorted(history, key=lambda item: item[0])
-    instant, value = point
-    if not math.isfinite(value):
-        return points[-limit:]
-    if points:
-        last = points[-1][0]
-        if instant < last:
-            return points[-limit:]
-        if instant == last or (len(points) >= 2 and last - points[-2][0] < min_spacing):
-            points.pop()
-    points.append((instant, value))
-    return points[-limit:]
+
+def record_history(history: Sequence[HistoryPoint], now: datetime, value: float, period: Period) -> list[HistoryPoint]:
+    """``history`` with ``(now, value)`` added (to the second) when its last point is a spacing old or more."""
+    if history and now - history[-1][0] < history_spacing(period):
+        return list(history)
+    return [*history, (now.replace(microsecond=0), value)][-HISTORY_POINTS:]

@@ -12,6 +12,7 @@ __all__ = [
     "ObjectiveType",
     "PaceState",
     "expected_progress",
+    "key_result_state",
     "pace_state",
 ]
 
@@ -48,3 +49,12 @@ def pace_state(progress: float | None, expected: float, *, ended: bool) -> PaceS
     if progress >= AT_RISK_FACTOR * expected - _TOLERANCE:
         return PaceState.AT_RISK
     return PaceState.OFF_TRACK
+
+
+def key_result_state(progress: float | None, expected: float, *, ended: bool, direction: str) -> PaceState:
+    """:func:`pace_state` of a key result: staying within bounds (maintain) is Achieved only once the period
+    is over; until then it is OnTrack."""
+    state = pace_state(progress, expected, ended=ended)
+    if direction == "maintain" and state is PaceState.ACHIEVED and not ended:
+        return PaceState.ON_TRACK
+    return state

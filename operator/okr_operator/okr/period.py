@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-__all__ = ["ACCEPTED_FORMS", "Period", "PeriodError", "elapsed_fraction", "parse_period"]
+__all__ = ["ACCEPTED_FORMS", "Period", "PeriodError", "effective_period", "elapsed_fraction", "is_over", "parse_period"]
 
 ACCEPTED_FORMS = "use YYYY-Qn, YYYY-MM, YYYY, start/end or {start, end}"
 
@@ -83,6 +83,22 @@ def elapsed_fraction(period: Period, now: datetime) -> float:
         raise ValueError(f"now {now!r} must be timezone-aware")
     fraction = (now - period.start) / (period.end - period.start)
     return min(max(fraction, 0.0), 1.0)
+
+
+def effective_period(own: str | None, inherited: str | None) -> Period | None:
+    """A key result's period: its own (``spec.period``), else its objective's; None when neither parses."""
+    text = own or inherited
+    if text is None:
+        return None
+    try:
+        return parse_period(text)
+    except PeriodError:
+        return None
+
+
+def is_over(period: Period, now: datetime) -> bool:
+    """Whether ``period`` is over at ``now`` (its end is exclusive)."""
+    return now >= period.end
 
 
 def _parse_label(text: str) -> Period:

@@ -1,4 +1,4 @@
-"""Roll-up of key results into their objective's progress, score, state and counts."""
+"""Roll-up of key results and counted child objectives into an objective's progress, score, state and counts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from .pace import PaceState, pace_state
 from .progress import score as score_of
 
-__all__ = ["KeyResultSummary", "RollUp", "roll_up"]
+__all__ = ["ChildSummary", "KeyResultSummary", "RollUp", "roll_up"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,15 @@ class KeyResultSummary:
     weight: float
     progress: float | None
     state: PaceState
+
+
+@dataclass(frozen=True)
+class ChildSummary:
+    """What a parent needs from a child objective that counts in its roll-up (``parentRef.weight``)."""
+
+    name: str
+    weight: float
+    progress: float | None
 
 
 @dataclass(frozen=True)
@@ -39,21 +48,29 @@ class RollUp:
     unknown: int
 
 
-def roll_up(key_results: Sequence[KeyResultSummary], *, expected: float, ended: bool) -> RollUp:
-    """Weighted roll-up: ``progress = sum(w * p) / sum(w)`` over key results with data and weight > 0.
+def roll_up(
+    key_results: Sequence[KeyResultSummary],
+    *,
+    expected: float,
+    ended: bool,
+    children: Sequence[ChildSummary] = (),
+) -> RollUp:
+    """Weighted roll-up: ``progress = sum(w * p) / sum(w)`` over key results and counted child objectives
+    with data and weight > 0 (an objective with only children is measured by them).
 
     Key results without data (progress None or NaN) or with weight 0 are left out of progress but counted
     by state. ``score = score(progress)`` (not a mean of rounded per-key-result scores). Without any
-    contributing key result progress and score are None and the state is Unknown; otherwise the state
-    follows :func:`pace_state`. Raises ValueError for a negative or non-finite weight.
+    contribution progress and score are None and the state is Unknown; otherwise the state follows
+    :func:`pace_state`. Raises ValueError for a negative or non-finite weight.
     """
     contributing: list[tuple[float, float]] = []
-    for key_result in key_results:
-        weight = key_result.weight
+    for item in (*key_results, *children):
+        weight = item.weight
         if not math.isfinite(weight) or weight < 0:
-            raise ValueError(f"key result {key_result.name}: weight must be >= 0, not {weight}")
-        if weight > 0 and key_result.progress is not None and not math.isnan(key_result.progress):
-            contributing.append((weight, key_result.progress))
+            kind = "key result" if isinstance(item, KeyResultSummary) else "child objective"
+            raise ValueError(f"{kind} {item.name}: weight must be >= 0, not {weight}")
+        if weight > 0 and item.progress is not None and not math.isnan(item.progress):
+            contributing.append((weight, item.progress))
 
     progress: float | None = None
     if contributing:
