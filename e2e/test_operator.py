@@ -180,7 +180,9 @@ def test_samples_get_status_equal_to_the_synthetic_traffic(cluster, applied, ope
     rules = get(cluster, "prometheusrules", ns)["items"]
     assert sorted(r["metadata"]["name"] for r in rules) == [
         "checkout-availability-slo",
+        "checkout-budget-discipline-kr",  # manual and SLO key results get their trajectory alerts too
         "checkout-latency-slo",
+        "checkout-mttr-kr",
         "checkout-p95-latency-kr",
         "sli-coverage-kr",
     ]

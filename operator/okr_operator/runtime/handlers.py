@@ -260,14 +260,12 @@ async def reconcile_key_result_handler(body: kopf.Body, **_: Any) -> None:
 @kopf.on.create(GROUP, VERSION, "objectives")
 @kopf.on.update(GROUP, VERSION, "objectives", field="spec")
 async def objective_changed(body: kopf.Body, **_: Any) -> None:
-    """A key result's rules use its objective's period and type: re-render them when those change."""
+    """A key result's rules use its objective's period, type, owner and alerting: re-render them on a change."""
     runtime = rt()
     data = _body(body, "Objective")
     ref = ref_of(data)
     for kr in runtime.store.of_kind("KeyResult", ref.namespace):
-        if kr["spec"].get("objectiveRef", {}).get("name") != ref.name or "prometheus" not in kr["spec"].get(
-            "source", {}
-        ):
+        if kr["spec"].get("objectiveRef", {}).get("name") != ref.name:
             continue
         done = await asyncio.to_thread(
             reconcile_key_result, kr, data, runtime.kube, runtime.options, runtime.selection.view

@@ -79,6 +79,7 @@ class EvaluationLoop:
         self.metrics.leader.set(1 if leader else 0)
         if not leader:
             self.metrics.evaluations.labels("standby").inc()
+            self.metrics.statuses.update([], {})  # a standby exports no (stale) figures: alerts read the leader's
             return None
         bodies = self.store.bodies()
         for kind in ("Objective", "KeyResult", "ServiceLevelObjective"):

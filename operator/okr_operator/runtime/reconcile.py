@@ -17,7 +17,7 @@ from typing import Any
 from ..api import KeyResult, MaintenanceWindow, ServiceLevelObjective
 from ..api.identity import Ref, entry_from_body
 from ..evaluation.conditions import condition, find, normalise, stamp
-from ..generate import RenderOptions, objects_for_key_result, objects_for_slo
+from ..generate import RenderOptions, key_result_period, objects_for_key_result, objects_for_slo
 from ..kube.client import KubeAdapter, KubeError, NotInstalled
 from ..okr.rules import prometheus_rule_name as kr_rule_name
 from ..rule_selection import SelectionView, select, summary
@@ -185,15 +185,16 @@ def reconcile_key_result(
         return _invalid(body, entry.invalid if entry else None, now)
     kr: KeyResult = entry.model
     rule_name = kr_rule_name(kr.metadata.name)
-    if kr.spec.source.prometheus is None:  # manual/slo sources generate nothing; drop a rule left from before
-        if _generated(body, "prometheusRule"):
-            _apply_all(kube, [], [("PrometheusRule", entry.ref.namespace, rule_name)], entry.uid)
-        return Reconciled(_status_part(body, None, None, now))
     objective_model = entry_from_body(objective).model if objective else None  # type: ignore[union-attr]
     try:
         objects = objects_for_key_result(kr, objective_model, options)
     except Exception as exc:
         return _render_failed(body, exc, now)
+    if not objects and key_result_period(kr, objective_model) is not None:
+        # every alert switched off: nothing to generate; drop a rule left from before
+        stale = [("PrometheusRule", entry.ref.namespace, rule_name)] if _generated(body, "prometheusRule") else []
+        applied, problems, results = _apply_all(kube, [], stale, entry.uid)
+        return _result(body, {}, applied, problems, results, now)
     if not objects:
         synced = condition(
             "RulesSynced",

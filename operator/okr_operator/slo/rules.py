@@ -26,6 +26,7 @@ from .expressions import (
 )
 from .grouping import with_group_guard
 from .maintenance_rules import with_maintenance
+from .pace import budget_pace_rules
 from .windows import BASE_WINDOW, BurnRateCondition, burn_rate_conditions
 
 BURN_ALERT = "SLOErrorBudgetBurn"
@@ -138,6 +139,7 @@ def slo_rule_groups(slo: ServiceLevelObjective, maintenance: Sequence[Interval] 
                 },
             }
         )
+        rules.extend(budget_pace_rules(slo, common_annotations))
     groups = [{"name": f"okr-slo-{namespace}-{name}", "rules": rules}]
     budget = budget_group(slo, common_annotations) if alerting.enabled else None
     guarded = with_group_guard([*groups, budget] if budget else groups, spec)
