@@ -14,6 +14,7 @@ import secrets
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,24 @@ def test_samples_get_status_equal_to_the_synthetic_traffic(cluster, applied, ope
     assert objective["progress"] == pytest.approx((2 * 1 + 2 / 3) / 3, abs=1e-4)
     parent = wait_status(cluster, "obj", ns, "platform-excellence", lambda s: s.get("children"))
     assert [c["name"] for c in parent["children"]] == ["checkout-reliability", "checkout-speed"]
+    assert all(c["counted"] for c in parent["children"])
+
+    def rolled_up(s: dict[str, Any]) -> bool:
+        """platform-excellence: its key result and its two children, weight 1 each."""
+        parts = [status(cluster, "kr", ns, "sli-coverage").get("progress")]
+        parts += [status(cluster, "obj", ns, n).get("progress") for n in ("checkout-reliability", "checkout-speed")]
+        if None in parts or s.get("progress") is None:
+            return False
+        return abs(s["progress"] - sum(parts) / 3) <= 1e-4 and len(s["children"]) == 2
+
+    parent = wait_status(
+        cluster, "obj", ns, "platform-excellence", rolled_up, what="roll-up of key result and children"
+    )
+    assert parent["owner"] == "platform-team"
+    children = {c["name"]: c for c in parent["children"]}
+    reliability = status(cluster, "obj", ns, "checkout-reliability")
+    assert children["checkout-reliability"]["progress"] == reliability["progress"]
+    assert status(cluster, "kr", ns, "checkout-mttr")["owner"] == "team-checkout"  # the objective's owner
 
     table = cluster.kubectl("get", "objectives", "-n", ns).stdout
     assert "PROGRESS" in table and "SCORE" in table and "STATE" in table
@@ -327,6 +346,62 @@ def test_queries_per_cycle_do_not_grow_with_slos(cluster, namespace, service, op
     with_200 = per_cycle()
     print(f"\nPrometheus queries per evaluation cycle: {with_10:g} with 10 SLOs, {with_200:g} with 200")
     assert with_200 == with_10
+
+
+def test_a_period_that_ended_yesterday_shows_the_final_score(cluster, namespace, service, operator, prom):
+    """Graded as of the period end (today 00:00 UTC): the PromQL key result is queried at that instant."""
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    period = f"{(end - timedelta(days=3)).date()}/{(end - timedelta(days=1)).date()}"  # the last day was yesterday
+    query = f'sum(rate(http_requests_total{{service="{service}"}}[5m]))'
+    objective = {
+        "apiVersion": "okr.dev/v1alpha1",
+        "kind": "Objective",
+        "metadata": {"name": "last-sprint"},
+        "spec": {"title": "Serve more", "owner": "team-sprint", "period": period},
+    }
+    key_result = {
+        "apiVersion": "okr.dev/v1alpha1",
+        "kind": "KeyResult",
+        "metadata": {"name": "sprint-traffic"},
+        "spec": {
+            "objectiveRef": {"name": "last-sprint"},
+            "description": "Serve four times the traffic",
+            "baseline": 0,
+            "target": 4 * RATE,
+            "source": {"prometheus": {"query": query}},
+        },
+    }
+    apply(cluster, namespace, yaml.safe_dump_all([objective, key_result]))
+    value = prom.query_value(query, at=end)  # what Prometheus had at the end instant
+    assert value == pytest.approx(RATE, rel=0.01)
+    kr = wait_status(cluster, "kr", namespace, "sprint-traffic", lambda s: "final" in s, what="final grade")
+    assert kr["final"]["value"] == pytest.approx(value, rel=1e-6)
+    assert kr["final"]["progress"] == pytest.approx(value / (4 * RATE), abs=1e-4)
+    assert kr["final"]["state"] == "Missed" and kr["state"] == "Missed"
+    assert kr["final"]["period"] == period and kr["final"]["observedGeneration"] == 1
+    obj = wait_status(cluster, "obj", namespace, "last-sprint", lambda s: "final" in s, what="final grade")
+    score = obj["final"]["score"]
+    assert score == kr["final"]["score"] == round(value / (4 * RATE), 2)
+    table = cluster.kubectl("get", "objectives", "last-sprint", "-n", namespace).stdout.splitlines()
+    assert table[0].split() == ["NAME", "PERIOD", "PROGRESS", "SCORE", "STATE", "FINAL", "AGE"]
+    row = table[1].split()
+    assert row[0] == "last-sprint" and row[4] == "Missed" and float(row[5]) == score
+    events = get(cluster, "events", namespace)["items"]
+    assert any(e["reason"] == "Graded" and e["involvedObject"]["name"] == "sprint-traffic" for e in events)
+
+    graded_at = obj["final"]["gradedAt"]
+    operator.wait_for_cycles(2)  # later cycles keep the grade as it is
+    assert status(cluster, "obj", namespace, "last-sprint")["final"]["gradedAt"] == graded_at
+    cluster.kubectl(
+        "patch", "kr", "sprint-traffic", "-n", namespace, "--type=merge", "-p", f'{{"spec":{{"target":{2 * RATE}}}}}'
+    )
+    regraded = wait_status(
+        cluster, "kr", namespace, "sprint-traffic", lambda s: s["final"].get("observedGeneration") == 2, what="re-grade"
+    )
+    assert regraded["final"]["progress"] == pytest.approx(value / (2 * RATE), abs=1e-4)
+    events = get(cluster, "events", namespace)["items"]
+    regrade = [e for e in events if e["reason"] == "Regraded" and e["involvedObject"]["name"] == "sprint-traffic"]
+    assert regrade and "the spec changed (generation 1 -> 2)" in regrade[0]["message"]
 
 
 def test_okrctl_evaluate_matches_what_the_operator_wrote(cluster, applied, prom, service):

@@ -527,7 +527,7 @@ def _objective_detail(node: Node, tree_parent: Node | None) -> Text:
         parts.append(Text(f"weight {fmt_number(node.weight)}", style="dim"))
     if node.final_score is not None:
         parts.append(Text(f"final {node.final_score:.2f}", style="bold"))
-    if node.owner:
+    if node.owner and (tree_parent is None or node.owner != tree_parent.owner):  # owners shown where they change
         parts.append(Text(f"owner {node.owner}", style="dim"))
     return _join(parts)
 
