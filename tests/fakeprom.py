@@ -52,6 +52,6 @@ class FakePrometheus:
 
 def window_of(expr: str) -> str:
     """The range an SLO ratio part was asked for (``28d``, ``5m``, ``2592000s``)."""
-    match = re.search(r"\[(\d+[smhdw])\]", expr)
+    match = re.search(r"\[((?:\d+[smhdwy])+)\]", expr)
     assert match, expr
     return match[1]

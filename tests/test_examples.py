@@ -47,6 +47,15 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "aspirational-objective.yaml": ("0.49 * (time() -",),
     "maintain-key-result.yaml": ("record: okr:key_result:in_range", "<= bool 900"),
     "boolean-key-result.yaml": ("key_result: checkout-on-new-cluster",),
+    "okr-cycle.yaml": (
+        "alert: KeyResultCheckInOverdue",
+        "alert: ErrorBudgetPace",
+        'okr_key_result_value{namespace="default", key_result="checkout-nps"}',
+        "owner: alice",
+        "< 0.5 * (time() -",  # the objective's offTrack factor
+        "for: 30m",  # the key result's override
+        "- 20) / 20, 0, 1)",
+    ),
     "openslo/checkout-availability.yaml": ("kind: ServiceLevelObjective", "kind: PrometheusRule", "for: 2m"),
 }
 
@@ -77,10 +86,13 @@ def test_alerting_disabled_leaves_only_recording_rules():
     assert "alert:" not in text
 
 
-def test_boolean_key_result_has_no_off_track_alert_and_manual_ones_no_rule():
+def test_boolean_key_result_has_no_trajectory_alert_and_manual_ones_read_the_exported_value():
     docs = list(yaml.safe_load_all(regenerate.render(regenerate.EXAMPLES / "boolean-key-result.yaml")))
-    assert [d["metadata"]["name"] for d in docs] == ["checkout-on-new-cluster-kr"]
-    assert [r.get("record") for r in docs[0]["spec"]["groups"][0]["rules"]] == ["okr:key_result:value"]
+    assert [d["metadata"]["name"] for d in docs] == ["checkout-cutover-rehearsed-kr", "checkout-on-new-cluster-kr"]
+    assert [r.get("record") for r in docs[1]["spec"]["groups"][0]["rules"]] == ["okr:key_result:value"]
+    manual = docs[0]["spec"]["groups"][0]["rules"]
+    assert [r.get("alert") for r in manual] == ["KeyResultOffTrack", "KeyResultForecastMiss"]
+    assert 'okr_key_result_value{namespace="default", key_result="checkout-cutover-rehearsed"}' in manual[0]["expr"]
 
 
 @pytest.mark.parametrize("name", [n for n in INPUTS if not n.startswith("openslo/")])
@@ -103,7 +115,9 @@ def test_samples_output_is_covered_by_the_pairs(monkeypatch):
     assert [(o["kind"], o["metadata"]["name"]) for o in samples] == [
         ("AnalysisTemplate", "checkout-availability-gate"),
         ("PrometheusRule", "checkout-availability-slo"),
+        ("PrometheusRule", "checkout-budget-discipline-kr"),
         ("PrometheusRule", "checkout-latency-slo"),
+        ("PrometheusRule", "checkout-mttr-kr"),
         ("PrometheusRule", "checkout-p95-latency-kr"),
         ("PrometheusRule", "sli-coverage-kr"),
     ]
