@@ -194,3 +194,45 @@ def test_kubectl_okr_report_of_the_samples(cluster, applied):
     print(f"\nscreenshot of the report: {shot}")
     if os.environ.get("OKR_UPDATE_DOCS_PICTURES"):
         shutil.copy(shot, ROOT / "docs" / "review.png")
+
+
+def test_kubectl_okr_report_of_an_ended_period_shows_the_final_grade(cluster, namespace, service, operator):
+    """A period that ended yesterday: the operator grades it as of the end (status.final) and the report shows
+    that grade, not the live figures."""
+    from datetime import UTC, datetime, timedelta
+
+    import yaml
+
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    period = f"{(end - timedelta(days=3)).date()}/{(end - timedelta(days=1)).date()}"
+    query = f'sum(rate(http_requests_total{{service="{service}"}}[5m]))'
+    docs = [
+        {
+            "apiVersion": "okr.dev/v1alpha1",
+            "kind": "Objective",
+            "metadata": {"name": "last-sprint"},
+            "spec": {"title": "Serve more", "owner": "team-sprint", "period": period},
+        },
+        {
+            "apiVersion": "okr.dev/v1alpha1",
+            "kind": "KeyResult",
+            "metadata": {"name": "sprint-traffic"},
+            "spec": {
+                "objectiveRef": {"name": "last-sprint"},
+                "description": "Serve four times the traffic",
+                "baseline": 0,
+                "target": 4 * op.RATE,
+                "source": {"prometheus": {"query": query}},
+            },
+        },
+    ]
+    op.apply(cluster, namespace, yaml.safe_dump_all(docs))
+    final = wait_status(cluster, "obj", namespace, "last-sprint", lambda s: "final" in s, what="final grade")["final"]
+    out = okr(cluster, "report", "-n", namespace, "--period", period)
+    assert out.returncode == 0, out.stderr
+    graded = final["gradedAt"][:10]
+    row = f"| last-sprint | team-sprint | {100 * final['progress']:.0f}% | {final['score']:.2f} | {final['state']} |"
+    assert f"{row} final grade (graded {graded}) |" in out.stdout
+    kr = status(cluster, "kr", namespace, "sprint-traffic")["final"]
+    assert f"| sprint-traffic (final) | team-sprint | {kr['value']:.4g} / {4 * op.RATE:.4g} |" in out.stdout
+    assert ", ended." in out.stdout

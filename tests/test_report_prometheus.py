@@ -110,3 +110,37 @@ def test_okrctl_report_queries_each_month_end(prom, tmp_path):
     html = CliRunner().invoke(cli, [*args, "-o", "html"], catch_exceptions=False)
     assert html.exit_code == 0
     assert f'data-month="{labels[0]}" data-sli="99.92' in html.stdout
+
+
+def test_after_the_period_okrctl_report_shows_the_final_grade_as_of_the_period_end(prom, tmp_path):
+    """A period of the two complete months, reviewed at --at after its end: the PromQL key result is graded
+    at the end instant (10 requests/s of 20), the objective's final grade is Missed at 0.5."""
+    period = f"{M0.date()}/{(M2 - timedelta(days=1)).date()}"
+    docs = [
+        {
+            "apiVersion": "okr.dev/v1alpha1",
+            "kind": "Objective",
+            "metadata": {"name": "last-months"},
+            "spec": {"title": "Serve more", "owner": "team-checkout", "period": period},
+        },
+        {
+            "apiVersion": "okr.dev/v1alpha1",
+            "kind": "KeyResult",
+            "metadata": {"name": "throughput"},
+            "spec": {
+                "objectiveRef": {"name": "last-months"},
+                "description": "Serve 20 requests per second",
+                "baseline": 0,
+                "target": 20,
+                "source": {"prometheus": {"query": f'sum(rate(http_requests_total{{service="{SERVICE}"}}[1h]))'}},
+            },
+        },
+    ]
+    path = tmp_path / "ended.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    args = ["report", "-f", str(path), "-n", "team", "--prometheus", prom.url, "--at", T.isoformat()]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"# OKR review: {period}" in result.stdout and ", ended." in result.stdout
+    assert f"| last-months | team-checkout | 50% | 0.50 | Missed | final grade (graded {T.date()}) |" in result.stdout
+    assert "| throughput (final) | team-checkout | 10 / 20 | 50% | 0.50 | Missed |" in result.stdout
