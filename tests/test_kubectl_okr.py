@@ -22,17 +22,8 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from okr_operator.cli.kubectl_okr import cli
-from okr_operator.cli.tree import (
-    KeyResultNode,
-    Node,
-    build_forest,
-    key_result_values,
-    progress_bar,
-    render,
-    shorten,
-    to_data,
-    walk,
-)
+from okr_operator.cli.tree import progress_bar, render, shorten
+from okr_operator.tree import KeyResultNode, Node, build_forest, key_result_values, to_data, walk
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,9 +21,10 @@ from rich.console import Console
 
 from .. import __version__
 from ..api import KEY_RESULT_KIND, OBJECTIVE_KIND, SLO_KIND
+from ..tree import build_forest, to_data
 from .checkin import checkin
 from .report import kubectl_report
-from .tree import build_forest, render, to_data
+from .tree import render
 
 DEFAULT_TIMEOUT = 30.0
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"

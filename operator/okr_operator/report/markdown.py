@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..cli.tree import fmt_number
+from ..tree import fmt_number
 from ..webview.svg import pct
 from . import text
 from .model import ObjectiveRow, Report, SLORow

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..cli.tree import KeyResultNode, Node, build_forest
 from ..okr.period import Period, PeriodError, elapsed_fraction, parse_period
 from ..okr.progress import key_result_progress
+from ..tree import KeyResultNode, Node, build_forest
 from ..webview.model import Trend, trend
 from .months import Month, month_ends
 

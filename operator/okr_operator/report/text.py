@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ..cli.tree import fmt_number
+from ..tree import fmt_number
 from ..webview.svg import pct
 from .model import KeyResultRow, ObjectiveRow, Report, SLOMonth
 

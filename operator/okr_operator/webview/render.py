@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from ..cli.tree import KeyResultNode, Node, build_forest, fmt_number
+from ..tree import KeyResultNode, Node, build_forest, fmt_number
 from .model import SLOView, key_of, plain_conditions, slo_views, trend
 from .style import CSS
 from .svg import budget_bar, pct, progress_bar, sparkline

@@ -1,0 +1,236 @@
+"""Build the objective trees from the objects as the API lists them (dicts), with ``okr.alignment``.
+
+Nothing here trusts the input: a missing status, a parentRef cycle, a parent or SLO that does not exist
+and a key result whose objective does not exist all give a tree (never a loop or an exception).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from ..okr.alignment import Child, ParentLink, align
+from .model import Key, KeyResultNode, Node, Problem, SLOInfo
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _key(obj: Mapping[str, Any]) -> Key:
+    meta = _dict(obj.get("metadata"))
+    return (_str(meta.get("namespace")) or "default", _str(meta.get("name")))
+
+
+def _problem(status: Mapping[str, Any]) -> Problem | None:
+    conditions = status.get("conditions")
+    for cond in conditions if isinstance(conditions, list) else []:
+        cond = _dict(cond)
+        if cond.get("type") == "Valid" and cond.get("status") == "False":
+            return Problem(_str(cond.get("reason")) or "Invalid", _str(cond.get("message")))
+    return None
+
+
+def _parent_key(obj: Mapping[str, Any]) -> Key | None:
+    ref = _dict(_dict(obj.get("spec")).get("parentRef"))
+    name = _str(ref.get("name"))
+    if not name:
+        return None
+    return (_str(ref.get("namespace")) or _key(obj)[0], name)
+
+
+def _objective_node(obj: Mapping[str, Any]) -> Node:
+    namespace, name = _key(obj)
+    spec = _dict(obj.get("spec"))
+    status = _dict(obj.get("status"))
+    ref = _dict(spec.get("parentRef"))
+    weight = _num(ref.get("weight"))
+    allowed = _dict(spec.get("children")).get("fromNamespaces")
+    return Node(
+        weight=1.0 if weight is None else weight,
+        contributes=ref.get("contributes") is not False,
+        from_namespaces=tuple(x for x in allowed if isinstance(x, str)) if isinstance(allowed, list) else (),
+        final_score=_num(_dict(status.get("final")).get("score")),
+        name=name,
+        namespace=namespace,
+        title=_str(spec.get("title")),
+        owner=_str(spec.get("owner")),
+        period=_str(spec.get("period")),
+        progress=_num(status.get("progress")),
+        score=_num(status.get("score")),
+        expected=_num(status.get("expected")),
+        state=_str(status.get("state")) or None,
+        evaluated=bool(status),
+        parent_ref=_parent_key(obj),
+        problem=_problem(status),
+    )
+
+
+def _slo_info(namespace: str, source: Mapping[str, Any], slos: Mapping[Key, Mapping[str, Any]]) -> SLOInfo:
+    name = _str(source.get("name"))
+    slo = slos.get((namespace, name))
+    if slo is None:
+        return SLOInfo(name=name, field=_str(source.get("field")) or None, found=False)
+    status = _dict(slo.get("status"))
+    return SLOInfo(
+        name=name,
+        field=_str(source.get("field")) or None,
+        found=True,
+        state=_str(status.get("state")) or None,
+        budget_remaining=_num(_dict(status.get("errorBudget")).get("remaining")),
+        sli=_num(status.get("sli")),
+    )
+
+
+def _key_result_node(obj: Mapping[str, Any], slos: Mapping[Key, Mapping[str, Any]]) -> KeyResultNode:
+    namespace, name = _key(obj)
+    spec = _dict(obj.get("spec"))
+    status = _dict(obj.get("status"))
+    source = _dict(spec.get("source"))
+    slo_source = _dict(source.get("slo"))
+    return KeyResultNode(
+        owner=_str(status.get("owner")) or _str(spec.get("owner")),
+        final_score=_num(_dict(status.get("final")).get("score")),
+        name=name,
+        namespace=namespace,
+        description=_str(spec.get("description")),
+        direction=_str(spec.get("direction")) or "increase",
+        unit=_str(spec.get("unit")),
+        current=_num(status.get("current")),
+        target=_num(spec.get("target")),
+        minimum=_num(spec.get("min")),
+        maximum=_num(spec.get("max")),
+        progress=_num(status.get("progress")),
+        score=_num(status.get("score")),
+        state=_str(status.get("state")) or None,
+        evaluated=bool(status),
+        slo=_slo_info(namespace, slo_source, slos) if slo_source else None,
+        problem=_problem(status),
+    )
+
+
+def _mark_counted(node: Node, child: Child) -> None:
+    node.counted = child.counted
+    node.not_counted = child.reason.partition(":")[0]
+
+
+def _sort_key(item: Node | KeyResultNode) -> Key:
+    return (item.namespace, item.name)
+
+
+def _root_order(node: Node) -> tuple[bool, str, str]:
+    return (node.missing, node.namespace, node.name)
+
+
+def _objective_nodes(objectives: Iterable[Mapping[str, Any]]) -> dict[Key, Node]:
+    """One node per objective (the first of duplicates), by (namespace, name)."""
+    nodes: dict[Key, Node] = {}
+    for obj in objectives:
+        node = _objective_node(obj)
+        if node.name and node.key not in nodes:
+            nodes[node.key] = node
+    return nodes
+
+
+def _align(nodes: Mapping[Key, Node], listed_namespaces: Collection[str] | None) -> dict[Key, list[Key]]:
+    """Children per objective, from ``okr.alignment``; marks counting, cycles and parents not found."""
+    links = {
+        key: ParentLink(n.parent_ref, n.weight, n.contributes) if n.parent_ref is not None else None
+        for key, n in nodes.items()
+    }
+    alignment = align(links, {key: n.from_namespaces for key, n in nodes.items()})
+    children: dict[Key, list[Key]] = {key: [] for key in nodes}
+    for parent, kids in alignment.children.items():
+        children[parent] = [child.key for child in kids]
+        for child in kids:
+            _mark_counted(nodes[child.key], child)
+    for node in nodes.values():
+        if node.parent_ref is not None and node.parent_ref not in nodes:
+            ns = node.parent_ref[0]
+            node.parent_found = False if listed_namespaces is None or ns in listed_namespaces else None
+    for key in alignment.cycles:
+        nodes[key].cycle = True
+    return children
+
+
+def _attach(nodes: Mapping[Key, Node], children: Mapping[Key, list[Key]]) -> list[Node]:
+    """Nest every objective under its parent; the top-level ones (and each cycle, cut at its first member)."""
+    roots: list[Node] = []
+    visited: set[Key] = set()
+
+    def attach(root: Key) -> None:
+        visited.add(root)
+        roots.append(nodes[root])
+        stack = [root]
+        while stack:
+            key = stack.pop()
+            for child in sorted(children[key]):
+                if child not in visited:
+                    visited.add(child)
+                    nodes[key].children.append(nodes[child])
+                    stack.append(child)
+
+    for key in sorted(k for k, node in nodes.items() if node.parent_ref not in nodes):
+        attach(key)
+    # What is left hangs off a cycle: cut each cycle at its first member.
+    for key in sorted(k for k in nodes if nodes[k].cycle):
+        if key not in visited:
+            attach(key)
+    return roots
+
+
+def _hang_key_results(
+    nodes: Mapping[Key, Node], key_results: Iterable[Mapping[str, Any]], slos: Iterable[Mapping[str, Any]]
+) -> list[Node]:
+    """Put each key result under its objective; returns placeholders for objectives that do not exist."""
+    slo_index = {_key(slo): slo for slo in slos}
+    placeholders: dict[Key, Node] = {}
+    for obj in key_results:
+        kr = _key_result_node(obj, slo_index)
+        if not kr.name:
+            continue
+        objective = (kr.namespace, _str(_dict(_dict(obj.get("spec")).get("objectiveRef")).get("name")))
+        owner = nodes.get(objective)
+        if owner is None:
+            owner = placeholders.get(objective)
+            if owner is None:
+                owner = placeholders[objective] = Node(name=objective[1] or "?", namespace=kr.namespace, missing=True)
+        kr.owner = kr.owner or owner.owner  # a key result's owner defaults to its objective's
+        owner.key_results.append(kr)
+    for node in [*nodes.values(), *placeholders.values()]:
+        node.key_results.sort(key=_sort_key)
+    return list(placeholders.values())
+
+
+def build_forest(
+    objectives: Iterable[Mapping[str, Any]],
+    key_results: Iterable[Mapping[str, Any]],
+    slos: Iterable[Mapping[str, Any]] = (),
+    *,
+    listed_namespaces: Collection[str] | None = None,
+) -> list[Node]:
+    """The objective trees, top-level objectives sorted by namespace and name (placeholders last).
+
+    ``listed_namespaces``: the namespaces whose objectives were all listed (None: every namespace). A parent
+    absent from the input is reported as not found when its namespace was listed, else as not listed.
+    Objectives on a parentRef cycle are shown once each: the cycle is cut at its first member (by
+    namespace/name), which becomes a top-level objective marked ``cycle``. Key results whose objective
+    does not exist hang under a placeholder node with ``missing=True``.
+    """
+    nodes = _objective_nodes(objectives)
+    roots = _attach(nodes, _align(nodes, listed_namespaces))
+    roots.extend(_hang_key_results(nodes, key_results, slos))
+    roots.sort(key=_root_order)
+    return roots
