@@ -270,3 +270,11 @@ def test_a_bad_period_is_one_line_and_exit_1_before_any_request(command):
     assert result.exit_code == 1
     assert result.stderr.startswith('error: --period: period "2026-Q5": quarter must be 1-4;'), result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_names_carry_their_namespace_when_the_report_covers_several():
+    objects = sample_objects("shop") + [o for o in sample_objects("search") if o["kind"] == "Objective"]
+    md = render_markdown(report(objects))
+    assert "| search/platform-excellence | platform-team |" in md and "| shop/platform-excellence |" in md
+    assert "### shop/checkout-reliability: Checkout is reliable" in md
+    assert "| platform-excellence |" in render_markdown(report(sample_objects("shop")))

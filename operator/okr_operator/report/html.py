@@ -40,7 +40,8 @@ def _grade_cell(row: ObjectiveRow) -> str:
 def _summary(report: Report) -> str:
     rows = "".join(
         f'<tr data-kind="ObjectiveSummary" data-name="{_e(o.name)}">'
-        f'<th scope="row" style="padding-left:{0.5 + 1.5 * o.depth}em">{_e(o.name)}</th><td>{_e(o.owner or "n/a")}</td>'
+        f'<th scope="row" style="padding-left:{0.5 + 1.5 * o.depth}em">{_e(text.objective_name(report, o))}</th>'
+        f"<td>{_e(o.owner or 'n/a')}</td>"
         f"<td>{progress_bar(o.progress, o.expected)} {pct(o.progress)}</td><td>{text.score(o.score)}</td>"
         f"<td>{state_badge(o.state)}</td>{_grade_cell(o)}</tr>"
         for o in report.objectives

@@ -21,20 +21,27 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
     return lines
 
 
-def _name(row: ObjectiveRow) -> str:
-    return ("  " * row.depth) + ("↳ " if row.depth else "") + row.name
+def _name(report: Report, row: ObjectiveRow) -> str:
+    return ("  " * row.depth) + ("↳ " if row.depth else "") + text.objective_name(report, row)
 
 
 def _summary(report: Report) -> list[str]:
     rows = [
-        (_name(o), o.owner or "n/a", pct(o.progress), text.score(o.score), o.state or "not evaluated", text.grade(o))
+        (
+            _name(report, o),
+            o.owner or "n/a",
+            pct(o.progress),
+            text.score(o.score),
+            o.state or "not evaluated",
+            text.grade(o),
+        )
         for o in report.objectives
     ]
     return _table(("Objective", "Owner", "Progress", "Score", "State", "Grade"), rows)
 
 
-def _objective(row: ObjectiveRow) -> list[str]:
-    lines = [f"### {row.name}: {_cell(row.title)}", ""]
+def _objective(report: Report, row: ObjectiveRow) -> list[str]:
+    lines = [f"### {text.objective_name(report, row)}: {_cell(row.title)}", ""]
     facts = [f"owner {row.owner or 'n/a'}", row.type, f"period {row.period}"]
     if row.parent:
         facts.append(f"aligned to {row.parent}")
@@ -97,6 +104,6 @@ def render_markdown(report: Report) -> str:
         "",
     ]
     for row in report.objectives:
-        lines += _objective(row)
+        lines += _objective(report, row)
     lines += ["## Service level objectives", "", *_slos(report)]
     return "\n".join(lines).rstrip("\n") + "\n"

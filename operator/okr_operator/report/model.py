@@ -169,6 +169,11 @@ class Report:
     slos: list[SLORow]
     notes: list[str]
 
+    @property
+    def namespaces(self) -> list[str]:
+        """The namespaces the report covers (names are shown with theirs when there are several)."""
+        return sorted({o.namespace for o in self.objectives} | {s.namespace for s in self.slos})
+
 
 # ------------------------------------------------------------------------------------ the period
 

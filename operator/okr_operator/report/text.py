@@ -13,6 +13,11 @@ KEY_RESULT_COLUMNS = (
 )  # fmt: skip
 
 
+def objective_name(report: Report, row: ObjectiveRow) -> str:
+    """``name``, or ``namespace/name`` when the report covers several namespaces."""
+    return f"{row.namespace}/{row.name}" if len(report.namespaces) > 1 else row.name
+
+
 def unit_text(unit: str) -> str:
     return "" if not unit else unit if unit == "%" else f" {unit}"
 
