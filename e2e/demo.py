@@ -1,5 +1,8 @@
-"""The local demo behind ``make demo``: a real control plane, Prometheus with four weeks of synthetic
-checkout traffic, the operator, and the sample OKRs — ending in ``kubectl get objectives``.
+"""The local demo behind ``make demo``: a real control plane, prometheus-operator, Prometheus with four weeks
+of synthetic checkout traffic, the operator, and the sample OKRs — ending in ``kubectl get objectives``.
+
+prometheus-operator turns the generated PrometheusRules into the rule files of the ``Prometheus`` resource
+``monitoring/demo``; the local Prometheus plays that resource's pod (there is no kubelet) and loads them.
 
     python -m e2e.demo up      # start everything in the background, apply config/samples/, print status
     python -m e2e.demo status  # print status again
@@ -24,6 +27,7 @@ STATE_DIR = ROOT / ".demo"
 STATE = STATE_DIR / "state.json"
 LOG = STATE_DIR / "demo.log"
 NAMESPACE = "demo"
+PROMETHEUS = "demo"  # the Prometheus resource (namespace monitoring) whose pod the local Prometheus plays
 SERVICE = "checkout"
 # Four weeks of checkout traffic: 20 req/s, 0.04% errors, 0.5% of requests slower than 250 ms.
 TRAFFIC = {
@@ -59,9 +63,10 @@ def serve() -> None:
     """Run every component in this process until SIGTERM (started detached by ``up``)."""
     from e2e.harness import LocalCluster, LocalPrometheus, SyntheticExporter, constant, openmetrics_history
     from e2e.harness.operator import OperatorProcess
-    from e2e.harness.rulesync import RuleSync
+    from e2e.harness.prometheus_operator import PrometheusOperator, RuleFileProjection
     from e2e.harness.upstream import upstream_crds
     from e2e.tools.build import ensure
+    from okr_operator.generated import MANAGED_BY
 
     stop = {"now": False}
 
@@ -72,7 +77,7 @@ def serve() -> None:
     signal.signal(signal.SIGINT, on_term)
     started = time.monotonic()
     say("building or finding the tools (cached under ~/.cache/okr-operator)")
-    ensure(["core"], log=say)
+    ensure(["core", "prometheus-operator"], log=say)
     for part in ("cluster", "prometheus"):
         (STATE_DIR / part).mkdir(parents=True, exist_ok=True)
     cluster = LocalCluster(workdir=STATE_DIR / "cluster", log=say)
@@ -80,7 +85,7 @@ def serve() -> None:
         workdir=STATE_DIR / "prometheus", scrape_interval="5s", evaluation_interval="5s", log=say
     )
     exporter = SyntheticExporter()
-    sync = operator = None
+    promop = projection = operator = None
     try:
         say("starting etcd, kube-apiserver and kube-controller-manager")
         cluster.start()
@@ -94,10 +99,15 @@ def serve() -> None:
         prometheus.add_target(exporter.target, reload=False)
         prometheus.start()
         say(f"prometheus ready at {prometheus.url}, scraping the synthetic checkout service")
-        say("installing CRDs: okr.dev (ours), PrometheusRule and Argo Rollouts (upstream)")
+        say("installing CRDs: okr.dev (ours), prometheus-operator's and Argo Rollouts (upstream)")
         cluster.install_crds(sorted((ROOT / "crds").glob("*.yaml")))
-        cluster.install_crds([*upstream_crds("monitoring.coreos.com"), *upstream_crds("argoproj.io")])
-        sync = RuleSync(cluster.api_client, prometheus).start()
+        cluster.install_crds(upstream_crds("argoproj.io"))
+        promop = PrometheusOperator(cluster, log_dir=STATE_DIR / "prometheus-operator").start()
+        promop.register_webhook()
+        # The default labels of generated rules (OKR_RULE_LABELS empty): what a ruleSelector must match.
+        promop.create_prometheus(PROMETHEUS, {"matchLabels": dict(MANAGED_BY)}, {})
+        projection = RuleFileProjection(cluster.api_client, prometheus, promop.namespace, PROMETHEUS).start()
+        say(f"prometheus-operator ready at {promop.url}; Prometheus {promop.namespace}/{PROMETHEUS} selects our rules")
         say("starting okr-operator (kopf)")
         operator = OperatorProcess(
             cluster.kubeconfig,
@@ -113,6 +123,8 @@ def serve() -> None:
                     "pid": os.getpid(),
                     "kubeconfig": str(cluster.kubeconfig),
                     "prometheus": prometheus.url,
+                    "prometheus_operator": promop.url,
+                    "prometheus_resource": f"{promop.namespace}/{PROMETHEUS}",
                     "operator_metrics": operator.metrics_url,
                     "web_view": operator.web_url,
                     "started_in": round(time.monotonic() - started, 1),
@@ -127,7 +139,7 @@ def serve() -> None:
                 break
     finally:
         say("stopping")
-        for part in (operator, sync, exporter):
+        for part in (operator, projection, exporter, promop):
             if part is not None:
                 part.stop()
         prometheus.close()
@@ -209,6 +221,10 @@ def status() -> int:
     print(f"export KUBECONFIG={state['kubeconfig']}   # then: kubectl get obj,kr,slo -n {NAMESPACE}")
     print(f"Prometheus: {state['prometheus']}   operator metrics: {state['operator_metrics']}")
     print(f"Web view:   {state.get('web_view', 'not running')}   (read-only; the page reloads itself)")
+    print(
+        f"Rules:      prometheus-operator {state['prometheus_operator']} loads them for Prometheus "
+        f"{state['prometheus_resource']} (kubectl get prometheus,configmaps -n monitoring)"
+    )
     print(f"Tree view:  KUBECONFIG={state['kubeconfig']} .venv/bin/kubectl-okr tree -n {NAMESPACE}")
     print("Stop:       make demo-down")
     return result.returncode

@@ -5,6 +5,9 @@ Fixtures:
 * ``cluster`` (session): a started ``LocalCluster`` (default) or, with ``E2E_BACKEND=kind``, a
   ``KindBackend`` (skipped with the reason when no Docker engine answers).
 * ``prometheus`` (session): a started ``LocalPrometheus`` (1 s scrape and evaluation interval).
+* ``prometheus_operator`` (session): the real prometheus-operator and its admission webhook (registered,
+  failurePolicy Fail) running against ``cluster``; modules create their own ``Prometheus`` resources and
+  project its rule files into their LocalPrometheus (``e2e.harness.prometheus_operator``).
 * ``namespace`` (function): a fresh namespace in ``cluster``, deleted after the test.
 * ``exporter`` (function): a started ``SyntheticExporter`` scraped by ``prometheus``.
 
@@ -113,6 +116,30 @@ def cluster(e2e_backend: str, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
+def prometheus_operator(cluster: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """prometheus-operator v0.85 and its validating webhook on the session cluster (local backend only)."""
+    from e2e.harness.prometheus_operator import PrometheusOperator
+
+    say = _progress(request.config)
+    if not isinstance(cluster, LocalCluster):
+        pytest.skip("prometheus-operator runs as a local process against the local control plane")
+    po = PrometheusOperator(cluster)
+    try:
+        po.start()
+        po.register_webhook()
+    except BaseException:
+        dest = po.save_logs(log_root() / "prometheus-operator-start")
+        say(f"prometheus-operator failed to start; logs copied to {dest}")
+        po.stop()
+        raise
+    say(f"prometheus-operator up at {po.url}, admission webhook at {po.webhook_url}")
+    try:
+        yield po
+    finally:
+        po.stop()
+
+
+@pytest.fixture(scope="session")
 def prometheus(request: pytest.FixtureRequest) -> Iterator[LocalPrometheus]:
     """A running Prometheus for the whole session (scrape and rule evaluation every second)."""
     say = _progress(request.config)
@@ -165,7 +192,7 @@ def _e2e_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
     report = getattr(request.node, "_e2e_report_call", None)
     if report is None or not report.failed:
         return
-    used = [name for name in ("cluster", "prometheus") if name in request.fixturenames]
+    used = [name for name in ("cluster", "prometheus", "prometheus_operator") if name in request.fixturenames]
     if not used:
         return
     dest = log_root() / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)

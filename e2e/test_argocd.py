@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -30,10 +31,11 @@ from e2e.harness.argocd import LocalArgoCD, admin_health, argocd_binary
 from e2e.harness.cluster import kubectl_binary
 from e2e.harness.gitserver import GitDaemon
 from e2e.harness.operator import OperatorProcess, serviceaccount_kubeconfig
-from e2e.harness.rulesync import RuleSync
+from e2e.harness.prometheus_operator import PrometheusOperator
 from e2e.harness.upstream import upstream_crds
 from okr_operator.deploy.argocd import OPEN_LIBS_KEY_PREFIX, PATCH_FILE
 from okr_operator.deploy.health import health_of, run_health_lua
+from okr_operator.generated import MANAGED_BY
 
 pytestmark = pytest.mark.e2e
 
@@ -125,7 +127,11 @@ def gitops(tmp_path_factory: pytest.TempPathFactory) -> Any:
         prom.start()
         # What the operator writes into: prometheus-operator's and Argo Rollouts' kinds (not Argo CD's job).
         cluster.install_crds([*upstream_crds("monitoring.coreos.com"), *upstream_crds("argoproj.io")])
-        sync = RuleSync(cluster.api_client, prom).start()
+        # The generated rules reach prom through the real prometheus-operator (prom plays monitoring/okr's pod).
+        rules = contextlib.ExitStack()
+        promop = PrometheusOperator(cluster).start()
+        rules.callback(promop.stop)
+        rules.enter_context(promop.loading_into(prom, "okr", {"matchLabels": dict(MANAGED_BY)}, {}))
         git = GitDaemon(work / "git").start()
         git.publish("okr", {"config": REPO / "config"}, "okr-operator config/ as in the work tree")
         patch = yaml.safe_load(PATCH.read_text())
@@ -146,14 +152,14 @@ def gitops(tmp_path_factory: pytest.TempPathFactory) -> Any:
             if handles.operator is not None:
                 handles.operator.stop()
             logs = log_root() / "test_argocd"  # kept: the module's tmp dirs are not
-            for part in (cluster, argo, prom):
+            for part in (cluster, argo, prom, promop):
                 part.save_logs(logs)
             if handles.operator is not None:
                 shutil.copy2(handles.operator.proc.log_path, logs / "okr-operator.log")
             print(f"\nlogs of the GitOps run: {logs}")
             argo.stop()
             git.stop()
-            sync.stop()
+            rules.close()
             prom.close()
             exporter.stop()
 

@@ -1,6 +1,8 @@
 """The operator end to end on the Testbed: manifests -> operator -> PrometheusRule/AnalysisTemplate ->
-Prometheus -> status -> `kubectl get objectives`. The operator runs with the shipped RBAC (config/rbac) as
-its ServiceAccount, not as admin.
+prometheus-operator -> Prometheus -> status -> `kubectl get objectives`. The operator runs with the shipped
+RBAC (config/rbac) as its ServiceAccount, not as admin. The real prometheus-operator turns the rules into the
+rule files of the ``Prometheus`` resource ``monitoring/e2e-operator``, which this module's LocalPrometheus
+loads (RuleFileProjection plays the kubelet's ConfigMap volume and the config reloader).
 
 The module runs its own Prometheus (so it can stop and start it) scraping a synthetic service that has
 served constant traffic for a week (backfilled) and keeps serving it live; expected figures are
@@ -24,7 +26,7 @@ import yaml
 from e2e.harness import LocalPrometheus, SyntheticExporter, constant, openmetrics_history, upstream_crds, wait_until
 from e2e.harness.cluster import kubectl_binary
 from e2e.harness.operator import OperatorProcess, serviceaccount_kubeconfig
-from e2e.harness.rulesync import RuleSync
+from okr_operator.generated import MANAGED_BY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -74,8 +76,14 @@ def operator_identity(cluster, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def operator(cluster, prom, crds_installed, operator_identity, tmp_path_factory):
-    sync = RuleSync(cluster.api_client, prom).start()
+def rules_loaded(prom, crds_installed, prometheus_operator):
+    """A Prometheus resource selecting the rules' default labels in every namespace, played by ``prom``."""
+    with prometheus_operator.loading_into(prom, "e2e-operator", {"matchLabels": dict(MANAGED_BY)}, {}) as projection:
+        yield projection
+
+
+@pytest.fixture(scope="module")
+def operator(cluster, prom, crds_installed, operator_identity, rules_loaded, tmp_path_factory):
     op = OperatorProcess(
         operator_identity,
         prom.url,
@@ -88,7 +96,6 @@ def operator(cluster, prom, crds_installed, operator_identity, tmp_path_factory)
         yield op
     finally:
         op.stop()
-        sync.stop()
         print(f"\noperator log: {op.proc.log_path}")
 
 

@@ -25,11 +25,11 @@ from e2e.harness import LocalPrometheus, SyntheticExporter, constant, openmetric
 from e2e.harness.browser import dump_dom, screenshot
 from e2e.harness.operator import OperatorProcess
 from e2e.harness.procs import free_port
-from e2e.harness.rulesync import RuleSync
 from e2e.test_operator import ERROR_RATIO, LATENCY, RATE, apply, operator_identity, samples, status  # noqa: F401
 from okr_operator.api.loader import load_manifests
 from okr_operator.dashboards import render_dashboards
 from okr_operator.dashboards.queries import interpolate, panel_queries
+from okr_operator.generated import MANAGED_BY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -64,19 +64,19 @@ def prom(services):
 
 
 @pytest.fixture(scope="module")
-def operator(cluster, prom, operator_identity, tmp_path_factory):  # noqa: F811
+def operator(cluster, prom, operator_identity, prometheus_operator, tmp_path_factory):  # noqa: F811
     cluster.install_crds(sorted((ROOT / "crds").glob("*.yaml")))
     cluster.install_crds([*upstream_crds("monitoring.coreos.com"), *upstream_crds("argoproj.io")])
-    sync = RuleSync(cluster.api_client, prom).start()
-    op = OperatorProcess(
-        operator_identity, prom.url, tmp_path_factory.mktemp("operator") / "operator.log", interval="3s"
-    ).start()
-    prom.add_target(f"127.0.0.1:{op.metrics_port}", job="okr-operator")
-    try:
-        yield op
-    finally:
-        op.stop()
-        sync.stop()
+    # the generated rules reach prom through prometheus-operator (a Prometheus resource prom plays)
+    with prometheus_operator.loading_into(prom, "e2e-views", {"matchLabels": dict(MANAGED_BY)}, {}):
+        op = OperatorProcess(
+            operator_identity, prom.url, tmp_path_factory.mktemp("operator") / "operator.log", interval="3s"
+        ).start()
+        prom.add_target(f"127.0.0.1:{op.metrics_port}", job="okr-operator")
+        try:
+            yield op
+        finally:
+            op.stop()
 
 
 def extras(services: dict[str, str]) -> list[dict]:

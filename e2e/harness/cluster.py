@@ -73,6 +73,14 @@ def kubectl_binary() -> str:
     return found
 
 
+class _ManifestLoader(yaml.SafeLoader):
+    """SafeLoader that reads a bare ``=`` as the string it is (PyYAML resolves it to the YAML 1.1 ``value`` tag
+    and cannot construct that); upstream CRDs have ``- =`` in enums (prometheus-operator's matchType)."""
+
+
+_ManifestLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
 class KubectlError(subprocess.CalledProcessError):
     """kubectl exited non-zero; ``str()`` includes the command and its stderr."""
 
@@ -133,7 +141,7 @@ class KubeClientMixin:
         """
         names: list[str] = []
         for path in paths:
-            for doc in yaml.safe_load_all(Path(path).read_text()):
+            for doc in yaml.load_all(Path(path).read_text(), Loader=_ManifestLoader):
                 if doc and doc.get("kind") == "CustomResourceDefinition":
                     names.append(doc["metadata"]["name"])
             self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))

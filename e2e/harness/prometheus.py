@@ -77,6 +77,7 @@ class LocalPrometheus:
         self.retention = retention
         self.extra_args = list(extra_args)
         self.jobs: dict[str, list[str]] = {}
+        self.rule_globs: list[str] = []  # more rule_files patterns, e.g. projected prometheus-operator ConfigMaps
         for target in targets:
             self.add_target(target, reload=False)
         self.port = free_port()
@@ -190,7 +191,7 @@ class LocalPrometheus:
                 "scrape_timeout": self.scrape_interval,
                 "evaluation_interval": self.evaluation_interval,
             },
-            "rule_files": [str(self.rules_dir / "*.yml")],
+            "rule_files": [str(self.rules_dir / "*.yml"), *self.rule_globs],
             "scrape_configs": [
                 {"job_name": job, "static_configs": [{"targets": targets}]} for job, targets in self.jobs.items()
             ],
@@ -230,6 +231,14 @@ class LocalPrometheus:
             wanted = {g["name"] for g in groups}
             wait_until(lambda: wanted <= set(self.rule_groups()), wait, f"rule groups {sorted(wanted)} loaded")
         return path
+
+    def set_rule_globs(self, globs: Sequence[str], reload: bool = True) -> None:
+        """Load these rule-file patterns besides ``rules/*.yml`` (a glob only in the last path segment, as in
+        prometheus-operator's own config: one ``<dir>/*.yaml`` per rulefiles ConfigMap); reloads a running server."""
+        self.rule_globs = list(globs)
+        self._write_config()
+        if reload and self.running():
+            self.reload()
 
     def remove_rules(self, name: str = "rules") -> None:
         (self.rules_dir / f"{name}.yml").unlink(missing_ok=True)
