@@ -20,8 +20,8 @@ from typing import Any
 
 from .api import GROUP, KEY_RESULT_KIND, OBJECTIVE_KIND, SLO_KIND
 from .api.identity import Entry
-from .api.okr import PaceState
-from .api.slo import SLOState
+from .api.okr_status import PaceState
+from .api.slo_status import SLOState
 from .slo.budget import time_to_exhaustion
 from .slo.windows import window_seconds
 

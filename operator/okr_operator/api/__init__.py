@@ -13,21 +13,15 @@ from .okr import (
     Direction,
     KeyResult,
     KeyResultSpec,
-    KeyResultStatus,
     Objective,
     ObjectiveSpec,
-    ObjectiveStatus,
     ObjectiveType,
-    PaceState,
     SLOField,
 )
+from .okr_status import KeyResultStatus, ObjectiveStatus, PaceState
 from .slo import KIND as SLO_KIND
-from .slo import (
-    ServiceLevelObjective,
-    ServiceLevelObjectiveSpec,
-    ServiceLevelObjectiveStatus,
-    SLOState,
-)
+from .slo import ServiceLevelObjective, ServiceLevelObjectiveSpec
+from .slo_status import ServiceLevelObjectiveStatus, SLOState
 
 
 @dataclass(frozen=True)

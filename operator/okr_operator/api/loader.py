@@ -21,7 +21,8 @@ from .common import DURATION_PATTERN, LABEL_NAME_PATTERN, SAFE_VALUE_PATTERN
 from .maintenance import CRON_PATTERN
 from .okr import PERIOD_DESCRIPTION, PERIOD_PATTERN, KeyResult, Objective
 from .safeyaml import MAX_FILE_BYTES, LoadedDocument, UnsafeYAMLError, decode, load_documents
-from .slo import RUNBOOK_URL_PATTERN, WINDOW_PATTERN
+from .slo import WINDOW_PATTERN
+from .slo_alerting import RUNBOOK_URL_PATTERN
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 OPENSLO_PREFIX = "openslo/"

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, Strict, field_validator, model_validator
 
-from .alerts import BudgetPaceAlert
 from .common import (
     API_VERSION,
     DURATION_PATTERN,
@@ -17,11 +15,6 @@ from .common import (
     SAFE_VALUE_PATTERN,
     ApiModel,
     CrossFieldRule,
-    Duration,
-    Flag,
-    Integer,
-    LabelName,
-    Labels,
     Number,
     ObjectMeta,
     cel_duration_seconds,
@@ -40,6 +33,8 @@ from .promql import (
     check_vector_selector,
     check_windowed,
 )
+from .slo_alerting import Alerting
+from .slo_gate import Gate
 from .slo_status import ErrorBudget, ServiceLevelObjectiveStatus, SLOState
 
 KIND = "ServiceLevelObjective"
@@ -80,13 +75,9 @@ SLOWindow = Annotated[
         _window_in_range,
     ),
 ]
-RUNBOOK_URL_PATTERN = r"^https?://[^\s{}\"'<>`]+$"
 
 # Labels of our own series: an SLO cannot be grouped by them.
 RESERVED_GROUP_LABELS = ("slo", "namespace", "service", "le", "severity", "alertname")
-
-# Argo Rollouts argument names as used in {{args.<name>}}; kept DNS-label-like.
-ARG_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
 class RatioIndicator(ApiModel):
@@ -243,171 +234,6 @@ class Indicator(ApiModel):
         return "boolGauge"
 
 
-class Severity(StrEnum):
-    PAGE = "page"
-    TICKET = "ticket"
-
-
-class BurnRateWindow(ApiModel):
-    """One multiwindow burn-rate condition: alert when both windows burn faster than burnRate."""
-
-    severity: Severity = Field(description="page or ticket.")
-    long: Duration = Field(description="Long window, e.g. 1h.")
-    short: Duration = Field(
-        description="Short window that makes the alert reset quickly, e.g. 5m. Equal to long: a single-window "
-        "condition (what an OpenSLO burn-rate condition with one lookbackWindow says)."
-    )
-    burn_rate: Number = Field(gt=0, le=10000, description="Burn-rate factor, e.g. 14.4.")
-    for_: Duration | None = Field(
-        None,
-        alias="for",
-        description="Fire only once the condition has held this long (the alert rule's for; OpenSLO alertAfter), "
-        "e.g. 5m. Default: at once.",
-    )
-
-    cross_field_rules = (
-        CrossFieldRule(
-            cel=f"{cel_duration_seconds('self.short')} <= {cel_duration_seconds('self.long')}",
-            message="short must not be longer than long (equal to long for a single-window condition)",
-            check=lambda w: parse_duration(w.short) <= parse_duration(w.long),
-            field=".short",
-        ),
-    )
-
-
-class SeverityRouting(ApiModel):
-    """Settings of the page or the ticket alert."""
-
-    enabled: Flag = Field(True, description="Whether this alert is generated.")
-    labels: Labels = Field(default_factory=dict, description="Extra labels, e.g. for Alertmanager routing.")
-
-
-class BudgetExhaustedAlert(ApiModel):
-    """SLOErrorBudgetExhausted: the remaining error budget over the SLO window is below a floor."""
-
-    enabled: Flag = Field(
-        False,
-        description="Generate the alert (a rule group of its own, evaluated every 10m; rolling windows only).",
-    )
-    floor: Number = Field(
-        0,
-        ge=0,
-        lt=1,
-        description="Fire when the remaining budget, as a fraction, is below this: 0 when the budget is exhausted, "
-        "0.1 when less than a tenth is left.",
-    )
-    severity: Severity = Field(Severity.TICKET, description="page or ticket.")
-    labels: Labels = Field(default_factory=dict, description="Extra labels, e.g. for Alertmanager routing.")
-
-
-class Alerting(ApiModel):
-    """Multiwindow multi-burn-rate alerts (SRE workbook) generated into the PrometheusRule."""
-
-    enabled: Flag = Field(True, description="Generate page, ticket and no-data alerts.")
-    runbook_url: str | None = Field(
-        None,
-        max_length=2048,
-        pattern=RUNBOOK_URL_PATTERN,
-        description="Runbook linked from every alert (annotation runbook_url).",
-    )
-    labels: Labels = Field(default_factory=dict, description="Labels added to every alert.")
-    annotations: dict[LabelName, Annotated[str, Field(max_length=4096)]] = Field(
-        default_factory=dict,
-        description="Annotations added to every alert. Text is shown literally (not as a template).",
-    )
-    page: SeverityRouting = Field(default_factory=SeverityRouting, description="The page alert.")
-    ticket: SeverityRouting = Field(default_factory=SeverityRouting, description="The ticket alert.")
-    no_data_for: Duration = Field(
-        "10m", description="Fire the no-data alert when the SLI has had no series for this long."
-    )
-    burn_rate_windows: list[BurnRateWindow] | None = Field(
-        None,
-        max_length=8,
-        description="Override the burn-rate conditions. Default: page 1h/5m x14.4 and 6h/30m x6, "
-        "ticket 1d/2h x3 and 3d/6h x1, scaled to the SLO window.",
-    )
-    budget_exhausted: BudgetExhaustedAlert = Field(
-        default_factory=BudgetExhaustedAlert, description="Alert when the error budget is exhausted (or nearly)."
-    )
-    error_budget_pace: BudgetPaceAlert | None = Field(
-        None,
-        description="ErrorBudgetPace, calendar windows (month, quarter) only: page when the budget consumed is at "
-        "least factor x the elapsed share of the window (default factor 2, severity page, for 1h).",
-    )
-
-
-class CanarySelector(ApiModel):
-    """Which of the service's series are the canary's: those whose label equals an AnalysisTemplate arg.
-
-    The gate's burn-rate query then selects label="{{args.<arg>}}": a ratio indicator at its {{canary}}
-    placeholders, a latency or boolGauge indicator in its selector. The Rollout passes the arg, e.g.
-    valueFrom.podTemplateHashValue: Latest (label rollouts_pod_template_hash) or valueFrom.fieldRef
-    spec.template.metadata.labels.version (label version).
-    """
-
-    label: str = Field(
-        pattern=LABEL_NAME_PATTERN,
-        max_length=63,
-        description="Label of the service's series that tells canary from stable, e.g. version or "
-        "rollouts_pod_template_hash.",
-    )
-    arg: str = Field(
-        pattern=ARG_NAME_PATTERN,
-        max_length=63,
-        description="Name of the AnalysisTemplate argument holding the canary's value of label (the Rollout "
-        "must pass it), e.g. canary-version or canary-hash.",
-    )
-
-    cross_field_rules = (
-        CrossFieldRule(
-            cel="!self.label.startsWith('__')",
-            message="label names starting with __ are reserved by Prometheus",
-            check=lambda c: not c.label.startswith("__"),
-            field=".label",
-        ),
-        CrossFieldRule(
-            cel="self.arg != 'prometheus-address'",
-            message="arg prometheus-address is the gate's own argument; choose another name",
-            check=lambda c: c.arg != "prometheus-address",
-            field=".arg",
-        ),
-    )
-
-
-class Gate(ApiModel):
-    """Canary gate: an Argo Rollouts AnalysisTemplate named <slo>-gate."""
-
-    enabled: Flag = Field(False, description="Generate the AnalysisTemplate.")
-    max_burn_rate: Number = Field(
-        2, gt=0, le=1000, description="Fail the canary when its burn rate over window exceeds this."
-    )
-    window: Duration = Field("5m", description="Window of the canary burn rate.")
-    min_budget_remaining: Number = Field(
-        0,
-        ge=0,
-        lt=1,
-        description="Fail (freeze rollouts) when the SLO's remaining error budget, as a fraction, is "
-        "below this. 0 fails only when the budget is exhausted.",
-    )
-    interval: Duration = Field("1m", description="Time between measurements.")
-    count: Integer = Field(5, ge=1, le=1000, description="Number of measurements.")
-    failure_limit: Integer = Field(0, ge=0, le=1000, description="Failed measurements tolerated.")
-    inconclusive_limit: Integer = Field(
-        0, ge=0, le=1000, description="Inconclusive measurements (no traffic) tolerated before pausing."
-    )
-    consecutive_error_limit: Integer = Field(4, ge=0, le=1000, description="Consecutive query errors tolerated.")
-    initial_delay: Duration | None = Field(
-        None,
-        description="Wait this long before the first measurement, e.g. 1m, so the canary has traffic in "
-        "the window (a canary without traffic yet measures Inconclusive and pauses the rollout).",
-    )
-    canary: CanarySelector | None = Field(
-        None,
-        description="Measure the burn rate of the canary's series only (the error budget stays the "
-        "service's). Without it the burn rate is the whole service's.",
-    )
-
-
 class ServiceLevelObjectiveSpec(ApiModel):
     """What the service promises: the share of good events over a window."""
 
@@ -482,13 +308,8 @@ __all__ = [
     "DURATION_PATTERN",
     "KIND",
     "PLURAL",
-    "Alerting",
     "BoolGaugeIndicator",
-    "BudgetExhaustedAlert",
-    "BurnRateWindow",
-    "CanarySelector",
     "ErrorBudget",
-    "Gate",
     "Indicator",
     "LatencyIndicator",
     "RatioIndicator",
@@ -496,5 +317,4 @@ __all__ = [
     "ServiceLevelObjective",
     "ServiceLevelObjectiveSpec",
     "ServiceLevelObjectiveStatus",
-    "Severity",
 ]

@@ -12,8 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..api.slo import SLOState
-from ..api.slo_status import MAX_LISTED_GROUPS
+from ..api.slo_status import MAX_LISTED_GROUPS, SLOState
 from ..slo.budget import BudgetFigures
 from ..slo.grouping import group_text
 from .conditions import rounded

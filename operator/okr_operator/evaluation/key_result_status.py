@@ -14,7 +14,7 @@ from typing import Any
 from ..api import KeyResult
 from ..api.common import parse_duration
 from ..api.identity import Entry
-from ..api.okr import Forecast, HistoryPoint, KeyResultFinal, KeyResultStatus
+from ..api.okr_status import Forecast, HistoryPoint, KeyResultFinal, KeyResultStatus
 from ..okr.checkins import check_in_points, due_at
 from ..okr.forecast import forecast_at_end
 from ..okr.history import record_history

@@ -14,7 +14,14 @@ from typing import Any
 
 from ..api import Objective
 from ..api.identity import Entry
-from ..api.okr import FinalChild, FinalKeyResult, KeyResultCounts, ObjectiveFinal, ObjectiveLink, ObjectiveStatus
+from ..api.okr_status import (
+    FinalChild,
+    FinalKeyResult,
+    KeyResultCounts,
+    ObjectiveFinal,
+    ObjectiveLink,
+    ObjectiveStatus,
+)
 from ..okr.alignment import Alignment, ParentLink, align
 from ..okr.pace import expected_progress
 from ..okr.period import Period, elapsed_fraction, is_over, parse_period

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from ..api.okr import HISTORY_POINTS
+from ..api.okr_status import HISTORY_POINTS
 from .period import Period
 
 __all__ = ["HISTORY_POINTS", "MIN_SPACING", "HistoryPoint", "history_spacing", "record_history"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ..api.okr import ObjectiveType, PaceState
+from ..api.okr import ObjectiveType
+from ..api.okr_status import PaceState
 
 __all__ = [
     "ASPIRATIONAL_FACTOR",

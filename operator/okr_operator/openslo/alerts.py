@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..api.common import parse_duration
-from ..api.slo import ServiceLevelObjective, ServiceLevelObjectiveSpec, Severity
+from ..api.slo import ServiceLevelObjective, ServiceLevelObjectiveSpec
+from ..api.slo_alerting import Severity
 from ..promtext import number
 from ..slo.windows import BurnRateCondition, burn_rate_conditions
 from .documents import ANNOTATION_PREFIX, V1, OpenSLOSet, Refusal, get

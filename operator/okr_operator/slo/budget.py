@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..api.slo import SLOState
+from ..api.slo_status import SLOState
 
 
 def error_ratio(errors: float | None, total: float | None) -> float | None:

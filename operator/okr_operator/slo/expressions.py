@@ -20,7 +20,8 @@ import promql_parser
 
 from ..api.common import parse_duration
 from ..api.promql import CANARY_PLACEHOLDER, canonical, canonical_matchers, with_window
-from ..api.slo import CanarySelector, ServiceLevelObjectiveSpec
+from ..api.slo import ServiceLevelObjectiveSpec
+from ..api.slo_gate import CanarySelector
 from ..promtext import openmetrics_float, quote
 from .windows import BASE_SECONDS, BASE_WINDOW, LEAD_SECONDS, is_chained
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..api.slo import ServiceLevelObjective, Severity
+from ..api.slo import ServiceLevelObjective
+from ..api.slo_alerting import Severity
 from ..generated import generated_name, generated_object
 from ..maintenance.schedule import Interval
 from ..promtext import literal_labels, literal_text, number

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..api.common import format_duration, parse_duration
-from ..api.slo import ServiceLevelObjectiveSpec, Severity
+from ..api.slo import ServiceLevelObjectiveSpec
+from ..api.slo_alerting import Severity
 
 BASE_WINDOW = "5m"
 BASE_SECONDS = 300
