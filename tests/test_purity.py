@@ -34,6 +34,7 @@ PURE_MODULES = (
     "okr_operator.rule_selection",
     "okr_operator.series",
     "okr_operator.yamlio",
+    "okr_operator.bodies",
     "okr_operator.prometheus.types",
     "okr_operator.prometheus.config",
     "okr_operator.webview.model",

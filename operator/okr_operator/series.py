@@ -13,7 +13,6 @@ says so with ``measures="cost"`` (the only value: anything else is not exported)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from .api import GROUP, KEY_RESULT_KIND, OBJECTIVE_KIND, SLO_KIND
 from .api.identity import Entry
 from .api.okr_status import PaceState
 from .api.slo_status import SLOState
+from .bodies import as_number
 from .slo.budget import time_to_exhaustion
 from .slo.windows import window_seconds
 
@@ -106,15 +106,9 @@ class Family:
     samples: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
 def _share(percent: Any) -> float | None:
     """A percent as a 0..1 share, without the float noise of the division (99.9 -> 0.999, not 0.9990000000000001)."""
-    number = _num(percent)
+    number = as_number(percent)
     return None if number is None else round(number / 100, 12)
 
 
@@ -123,7 +117,7 @@ class _Builder:
         self.families = {name: Family(name, text, labels) for name, (text, labels) in HELP.items()}
 
     def add(self, name: str, labels: tuple[str, ...], value: Any) -> None:
-        number = _num(value)
+        number = as_number(value)
         if number is not None:
             self.families[name].samples.append((labels, number))
 
@@ -162,8 +156,8 @@ def _key_result(b: _Builder, e: Entry, status: Mapping[str, Any]) -> None:
 
 def slo_time_to_exhaustion(e: Entry, status: Mapping[str, Any]) -> float | None:
     """Seconds until the budget is spent at the 1h burn rate, from the status' figures (None: not burning)."""
-    remaining = _num((status.get("errorBudget") or {}).get("remaining"))
-    burn_1h = _num((status.get("burnRates") or {}).get("1h"))
+    remaining = as_number((status.get("errorBudget") or {}).get("remaining"))
+    burn_1h = as_number((status.get("burnRates") or {}).get("1h"))
     if remaining is None:
         return None
     return time_to_exhaustion(remaining, window_seconds(e.model.spec.window), burn_1h)

@@ -10,7 +10,8 @@ from ..webview.render import state_badge
 from ..webview.style import CSS
 from ..webview.svg import budget_bar, pct, progress_bar, sparkline
 from . import text
-from .model import KeyResultRow, ObjectiveRow, Report, SLORow
+from .model import KeyResultRow, ObjectiveRow, Report
+from .slos import SLORow
 
 REPORT_CSS = """
 table.review{border-collapse:collapse;margin:.5em 0 1.5em;width:100%;font-size:.9rem}

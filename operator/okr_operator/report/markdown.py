@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from ..tree import fmt_number
 from ..webview.svg import pct
 from . import text
-from .model import ObjectiveRow, Report, SLORow
+from .model import ObjectiveRow, Report
+from .slos import SLORow
 
 
 def _cell(value: object) -> str:

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from ..tree import fmt_number
 from ..webview.svg import pct
-from .model import KeyResultRow, ObjectiveRow, Report, SLOMonth
+from .model import KeyResultRow, ObjectiveRow, Report
+from .slos import SLOMonth
 
 KEY_RESULT_COLUMNS = (
     "Key result", "Owner", "Current / target", "Progress", "Score", "State", "Confidence", "Last check-in", "Trend"

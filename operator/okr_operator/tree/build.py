@@ -6,72 +6,52 @@ and a key result whose objective does not exist all give a tree (never a loop or
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+from ..bodies import as_dict, as_number, as_str, namespaced_name
 from ..okr.alignment import Child, ParentLink, align
 from .model import Key, KeyResultNode, Node, Problem, SLOInfo
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _key(obj: Mapping[str, Any]) -> Key:
-    meta = _dict(obj.get("metadata"))
-    return (_str(meta.get("namespace")) or "default", _str(meta.get("name")))
 
 
 def _problem(status: Mapping[str, Any]) -> Problem | None:
     conditions = status.get("conditions")
     for cond in conditions if isinstance(conditions, list) else []:
-        cond = _dict(cond)
+        cond = as_dict(cond)
         if cond.get("type") == "Valid" and cond.get("status") == "False":
-            return Problem(_str(cond.get("reason")) or "Invalid", _str(cond.get("message")))
+            return Problem(as_str(cond.get("reason")) or "Invalid", as_str(cond.get("message")))
     return None
 
 
 def _parent_key(obj: Mapping[str, Any]) -> Key | None:
-    ref = _dict(_dict(obj.get("spec")).get("parentRef"))
-    name = _str(ref.get("name"))
+    ref = as_dict(as_dict(obj.get("spec")).get("parentRef"))
+    name = as_str(ref.get("name"))
     if not name:
         return None
-    return (_str(ref.get("namespace")) or _key(obj)[0], name)
+    return (as_str(ref.get("namespace")) or namespaced_name(obj)[0], name)
 
 
 def _objective_node(obj: Mapping[str, Any]) -> Node:
-    namespace, name = _key(obj)
-    spec = _dict(obj.get("spec"))
-    status = _dict(obj.get("status"))
-    ref = _dict(spec.get("parentRef"))
-    weight = _num(ref.get("weight"))
-    allowed = _dict(spec.get("children")).get("fromNamespaces")
+    namespace, name = namespaced_name(obj)
+    spec = as_dict(obj.get("spec"))
+    status = as_dict(obj.get("status"))
+    ref = as_dict(spec.get("parentRef"))
+    weight = as_number(ref.get("weight"))
+    allowed = as_dict(spec.get("children")).get("fromNamespaces")
     return Node(
         weight=1.0 if weight is None else weight,
         contributes=ref.get("contributes") is not False,
         from_namespaces=tuple(x for x in allowed if isinstance(x, str)) if isinstance(allowed, list) else (),
-        final_score=_num(_dict(status.get("final")).get("score")),
+        final_score=as_number(as_dict(status.get("final")).get("score")),
         name=name,
         namespace=namespace,
-        title=_str(spec.get("title")),
-        owner=_str(spec.get("owner")),
-        period=_str(spec.get("period")),
-        progress=_num(status.get("progress")),
-        score=_num(status.get("score")),
-        expected=_num(status.get("expected")),
-        state=_str(status.get("state")) or None,
+        title=as_str(spec.get("title")),
+        owner=as_str(spec.get("owner")),
+        period=as_str(spec.get("period")),
+        progress=as_number(status.get("progress")),
+        score=as_number(status.get("score")),
+        expected=as_number(status.get("expected")),
+        state=as_str(status.get("state")) or None,
         evaluated=bool(status),
         parent_ref=_parent_key(obj),
         problem=_problem(status),
@@ -79,42 +59,42 @@ def _objective_node(obj: Mapping[str, Any]) -> Node:
 
 
 def _slo_info(namespace: str, source: Mapping[str, Any], slos: Mapping[Key, Mapping[str, Any]]) -> SLOInfo:
-    name = _str(source.get("name"))
+    name = as_str(source.get("name"))
     slo = slos.get((namespace, name))
     if slo is None:
-        return SLOInfo(name=name, field=_str(source.get("field")) or None, found=False)
-    status = _dict(slo.get("status"))
+        return SLOInfo(name=name, field=as_str(source.get("field")) or None, found=False)
+    status = as_dict(slo.get("status"))
     return SLOInfo(
         name=name,
-        field=_str(source.get("field")) or None,
+        field=as_str(source.get("field")) or None,
         found=True,
-        state=_str(status.get("state")) or None,
-        budget_remaining=_num(_dict(status.get("errorBudget")).get("remaining")),
-        sli=_num(status.get("sli")),
+        state=as_str(status.get("state")) or None,
+        budget_remaining=as_number(as_dict(status.get("errorBudget")).get("remaining")),
+        sli=as_number(status.get("sli")),
     )
 
 
 def _key_result_node(obj: Mapping[str, Any], slos: Mapping[Key, Mapping[str, Any]]) -> KeyResultNode:
-    namespace, name = _key(obj)
-    spec = _dict(obj.get("spec"))
-    status = _dict(obj.get("status"))
-    source = _dict(spec.get("source"))
-    slo_source = _dict(source.get("slo"))
+    namespace, name = namespaced_name(obj)
+    spec = as_dict(obj.get("spec"))
+    status = as_dict(obj.get("status"))
+    source = as_dict(spec.get("source"))
+    slo_source = as_dict(source.get("slo"))
     return KeyResultNode(
-        owner=_str(status.get("owner")) or _str(spec.get("owner")),
-        final_score=_num(_dict(status.get("final")).get("score")),
+        owner=as_str(status.get("owner")) or as_str(spec.get("owner")),
+        final_score=as_number(as_dict(status.get("final")).get("score")),
         name=name,
         namespace=namespace,
-        description=_str(spec.get("description")),
-        direction=_str(spec.get("direction")) or "increase",
-        unit=_str(spec.get("unit")),
-        current=_num(status.get("current")),
-        target=_num(spec.get("target")),
-        minimum=_num(spec.get("min")),
-        maximum=_num(spec.get("max")),
-        progress=_num(status.get("progress")),
-        score=_num(status.get("score")),
-        state=_str(status.get("state")) or None,
+        description=as_str(spec.get("description")),
+        direction=as_str(spec.get("direction")) or "increase",
+        unit=as_str(spec.get("unit")),
+        current=as_number(status.get("current")),
+        target=as_number(spec.get("target")),
+        minimum=as_number(spec.get("min")),
+        maximum=as_number(spec.get("max")),
+        progress=as_number(status.get("progress")),
+        score=as_number(status.get("score")),
+        state=as_str(status.get("state")) or None,
         evaluated=bool(status),
         slo=_slo_info(namespace, slo_source, slos) if slo_source else None,
         problem=_problem(status),
@@ -195,13 +175,13 @@ def _hang_key_results(
     nodes: Mapping[Key, Node], key_results: Iterable[Mapping[str, Any]], slos: Iterable[Mapping[str, Any]]
 ) -> list[Node]:
     """Put each key result under its objective; returns placeholders for objectives that do not exist."""
-    slo_index = {_key(slo): slo for slo in slos}
+    slo_index = {namespaced_name(slo): slo for slo in slos}
     placeholders: dict[Key, Node] = {}
     for obj in key_results:
         kr = _key_result_node(obj, slo_index)
         if not kr.name:
             continue
-        objective = (kr.namespace, _str(_dict(_dict(obj.get("spec")).get("objectiveRef")).get("name")))
+        objective = (kr.namespace, as_str(as_dict(as_dict(obj.get("spec")).get("objectiveRef")).get("name")))
         owner = nodes.get(objective)
         if owner is None:
             owner = placeholders.get(objective)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from ..bodies import as_dict, as_number, as_time
 from ..okr.pace import expected_progress
 from ..okr.period import Period, PeriodError, elapsed_fraction, parse_period
 from ..okr.progress import key_result_progress
@@ -20,18 +21,8 @@ from ..okr.progress import key_result_progress
 Key = tuple[str, str, str]  # kind, namespace, name
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
 def key_of(body: Mapping[str, Any]) -> Key:
-    meta = _dict(body.get("metadata"))
+    meta = as_dict(body.get("metadata"))
     return (str(body.get("kind") or ""), str(meta.get("namespace") or "default"), str(meta.get("name") or ""))
 
 
@@ -56,7 +47,7 @@ def plain_conditions(status: Mapping[str, Any]) -> list[str]:
     """The conditions worth telling a person, one sentence each (nothing when all is well)."""
     out = []
     for cond in status.get("conditions") or []:
-        cond = _dict(cond)
+        cond = as_dict(cond)
         kind, reason, message = (
             str(cond.get("type") or ""),
             str(cond.get("reason") or ""),
@@ -83,7 +74,7 @@ class Trend:
 
 
 def _period(kr: Mapping[str, Any], objective: Mapping[str, Any] | None) -> tuple[str, Period] | None:
-    text = _dict(kr.get("spec")).get("period") or _dict((objective or {}).get("spec")).get("period")
+    text = as_dict(kr.get("spec")).get("period") or as_dict((objective or {}).get("spec")).get("period")
     try:
         return (str(text), parse_period(str(text))) if text else None
     except PeriodError:
@@ -95,33 +86,25 @@ def _progress(spec: Mapping[str, Any], value: float) -> float | None:
         return key_result_progress(
             spec.get("direction") or "increase",
             value,
-            baseline=_num(spec.get("baseline")),
-            target=_num(spec.get("target")),
-            minimum=_num(spec.get("min")),
-            maximum=_num(spec.get("max")),
+            baseline=as_number(spec.get("baseline")),
+            target=as_number(spec.get("target")),
+            minimum=as_number(spec.get("min")),
+            maximum=as_number(spec.get("max")),
         )
     except ValueError:
         return None
 
 
-def _when(text: Any) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _measurements(spec: Mapping[str, Any], status: Mapping[str, Any]) -> list[tuple[datetime, float]]:
     """(time, value) of the key result so far: its check-ins when it has a manual source (they are its
     history, as for the forecast), else ``status.history``."""
-    check_ins = _dict(_dict(spec.get("source")).get("manual")).get("checkIns")
-    raw = [(c.get("date"), c.get("value")) for c in map(_dict, check_ins or [])] if check_ins else None
+    check_ins = as_dict(as_dict(spec.get("source")).get("manual")).get("checkIns")
+    raw = [(c.get("date"), c.get("value")) for c in map(as_dict, check_ins or [])] if check_ins else None
     if raw is None:
-        raw = [(p.get("time"), p.get("value")) for p in map(_dict, status.get("history") or [])]
+        raw = [(p.get("time"), p.get("value")) for p in map(as_dict, status.get("history") or [])]
     out = []
     for when, value in raw:
-        at, number = _when(when), _num(value)
+        at, number = as_time(when), as_number(value)
         if at is not None and number is not None:
             out.append((at, number))
     return out
@@ -133,14 +116,14 @@ def trend(kr: Mapping[str, Any], objective: Mapping[str, Any] | None, now: datet
     if found is None:
         return None
     label, period = found
-    spec, status = _dict(kr.get("spec")), _dict(kr.get("status"))
-    kind = _dict(_dict(objective).get("spec")).get("type") or "committed"
+    spec, status = as_dict(kr.get("spec")), as_dict(kr.get("status"))
+    kind = as_dict(as_dict(objective).get("spec")).get("type") or "committed"
     points = []
     for when, value in _measurements(spec, status):
         progress = _progress(spec, value)
         if progress is not None:
             points.append((elapsed_fraction(period, when), progress))
-    current = _num(status.get("progress"))
+    current = as_number(status.get("progress"))
     if current is not None and (not points or points[-1][0] < elapsed_fraction(period, now)):
         points.append((elapsed_fraction(period, now), current))
     pace = (expected_progress(0.0, kind), expected_progress(1.0, kind))
@@ -179,18 +162,18 @@ def slo_views(slos: Iterable[Mapping[str, Any]]) -> list[SLOView]:
     out = []
     for slo in slos:
         _, namespace, name = key_of(slo)
-        spec, status = _dict(slo.get("spec")), _dict(slo.get("status"))
-        rates = {str(w): r for w, r in _dict(status.get("burnRates")).items() if _num(r) is not None}
+        spec, status = as_dict(slo.get("spec")), as_dict(slo.get("status"))
+        rates = {str(w): r for w, r in as_dict(status.get("burnRates")).items() if as_number(r) is not None}
         out.append(
             SLOView(
                 namespace=namespace,
                 name=name,
                 service=str(spec.get("service") or ""),
                 description=str(spec.get("description") or ""),
-                target=_num(spec.get("target")),
+                target=as_number(spec.get("target")),
                 window=str(spec.get("window") or "28d"),
-                sli=_num(status.get("sli")),
-                remaining=_num(_dict(status.get("errorBudget")).get("remaining")),
+                sli=as_number(status.get("sli")),
+                remaining=as_number(as_dict(status.get("errorBudget")).get("remaining")),
                 burn_rates=sorted(((w, float(r)) for w, r in rates.items()), key=lambda x: _window_order(x[0])),
                 time_to_exhaustion=status.get("timeToExhaustion")
                 if isinstance(status.get("timeToExhaustion"), str)
