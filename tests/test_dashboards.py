@@ -19,7 +19,7 @@ from okr_operator.api.loader import load_manifests
 from okr_operator.cli.main import cli
 from okr_operator.dashboards import dashboard_text, debug_uid, render_dashboards
 from okr_operator.dashboards.queries import interpolate, panel_queries
-from okr_operator.series import HELP
+from okr_operator.series_names import HELP
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "dashboards"

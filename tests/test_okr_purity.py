@@ -21,7 +21,7 @@ ALLOWED_INTERNAL = (
     "okr_operator.api",
     "okr_operator.generated",
     "okr_operator.promtext",
-    "okr_operator.series",
+    "okr_operator.series_names",
 )
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
 

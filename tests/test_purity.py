@@ -33,6 +33,7 @@ PURE_MODULES = (
     "okr_operator.generate",
     "okr_operator.rule_selection",
     "okr_operator.series",
+    "okr_operator.series_names",
     "okr_operator.yamlio",
     "okr_operator.bodies",
     "okr_operator.prometheus.types",

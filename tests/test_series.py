@@ -9,7 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from okr_operator.api.identity import Ref, entry_from_body
 from okr_operator.runtime.metrics import Metrics, StatusSeries, serve
-from okr_operator.series import PACE_STATES, SLO_STATES, Family, exposition, status_families
+from okr_operator.series import Family, exposition, status_families
+from okr_operator.series_names import PACE_STATES, SLO_STATES
 
 SLO = {
     "apiVersion": "okr.dev/v1alpha1",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .. import series as s
+from .. import series_names as s
 from ..api.common import parse_duration
 from ..api.slo import ServiceLevelObjective
 from ..promtext import number, quote

@@ -6,7 +6,7 @@ from typing import Any
 
 from grafana_foundation_sdk.models.dashboard import DynamicConfigValue
 
-from .. import series as s
+from .. import series_names as s
 from .common import NS, OBJECTIVES, SERVICES, add, annotations, base, to_json
 from .panels import (
     Grid,

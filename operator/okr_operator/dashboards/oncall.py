@@ -7,7 +7,7 @@ from typing import Any
 from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig
 from grafana_foundation_sdk.models.common import GraphTresholdsStyleMode  # sic: the SDK's spelling
 
-from .. import series as s
+from .. import series_names as s
 from ..slo.exhausted import EXHAUSTED_ALERT
 from ..slo.rules import ABSENT_ALERT, BURN_ALERT
 from .common import NS, SERVICES, add, annotations, base, to_json

@@ -23,7 +23,7 @@ from typing import Any
 from ..api.common import parse_duration
 from ..api.okr import KeyResult, Objective
 from ..promtext import literal_labels, literal_text, number, quote
-from ..series import KEY_RESULT_FORECAST, SLO_BUDGET_REMAINING
+from ..series_names import KEY_RESULT_FORECAST, SLO_BUDGET_REMAINING
 from .alerting import AlertSettings, KeyResultAlerts, resolve_alerting
 from .checkins import check_in_points, due_at
 from .pace import ASPIRATIONAL_FACTOR

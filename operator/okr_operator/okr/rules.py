@@ -18,7 +18,7 @@ from ..api.okr import KeyResult, Objective
 from ..api.promql import canonical
 from ..generated import generated_name, generated_object
 from ..promtext import number, quote
-from ..series import KEY_RESULT_VALUE
+from ..series_names import KEY_RESULT_VALUE
 from .alerts import OFF_TRACK_ALERT, exported, key_result_alerts
 from .period import Period
 

@@ -23,7 +23,7 @@ from typing import Any
 from ..api.slo import CALENDAR_WINDOWS, ServiceLevelObjective
 from ..okr.alerting import resolve_budget_pace
 from ..promtext import literal_labels, literal_text, number, quote
-from ..series import SLO_BUDGET_REMAINING
+from ..series_names import SLO_BUDGET_REMAINING
 
 BUDGET_PACE_ALERT = "ErrorBudgetPace"
 
