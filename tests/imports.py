@@ -59,12 +59,24 @@ def _resolve(module: str, node: ast.ImportFrom) -> list[str]:
     return names
 
 
+def _import_nodes(tree: ast.AST, at_import_time: bool) -> Iterable[ast.AST]:
+    """Every node, or (``at_import_time``) those that run when the module is imported: not function bodies."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not (at_import_time and isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)):
+                stack.append(child)
+
+
 @cache
-def direct_imports(module: str) -> frozenset[str]:
-    """Everything ``module`` imports, absolute, with the packages whose ``__init__`` runs for it."""
+def direct_imports(module: str, at_import_time: bool = False) -> frozenset[str]:
+    """Everything ``module`` imports, absolute, with the packages whose ``__init__`` runs for it
+    (``at_import_time``: only the imports that run when it is imported, not those inside functions)."""
     tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _import_nodes(tree, at_import_time):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found.update(_with_parents(alias.name))
