@@ -584,6 +584,18 @@ def evidence(op: Any, rule: rbac.Rule) -> str | None:
     return next((ln for ln in lines if PERMISSION_ERROR.search(ln) and any(w in ln for w in words)), None)
 
 
+def sample_rules() -> list[str]:
+    """The PrometheusRules the samples make: one per SLO (``-slo``) and one per key result (``-kr``: its
+    trajectory alerts, whatever its source), as ``kubectl get -o name`` prints them."""
+    suffix = {"ServiceLevelObjective": "slo", "KeyResult": "kr"}
+    return sorted(
+        f"prometheusrule.monitoring.coreos.com/{doc['metadata']['name']}-{suffix[doc['kind']]}"
+        for path in sorted((CONFIG / "samples").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc["kind"] in suffix
+    )
+
+
 def apply_samples(cluster: Any, namespace: str) -> None:
     cluster.kubectl("create", "namespace", namespace)
     for path in sorted((CONFIG / "samples").glob("*.yaml")):
@@ -612,8 +624,8 @@ def test_operator_runs_as_its_service_account(rbac_cluster, prometheus, tmp_path
             print(f"{obj['kind']}/{obj['metadata']['name']}: {verdict}")
             assert verdict["status"] in ("Healthy", "Progressing", "Degraded") and verdict["message"]
             assert not verdict["message"].startswith("waiting for the operator"), verdict
-        rules = rbac_cluster.kubectl("get", "prometheusrules", "-n", "team", "-o", "name").stdout.split()
-        assert len(rules) == 4, rules  # two SLOs, two key results with a PromQL source
+        rules = sorted(rbac_cluster.kubectl("get", "prometheusrules", "-n", "team", "-o", "name").stdout.split())
+        assert rules == sample_rules() and len(rules) == 6, rules  # two SLOs, four key results
         template = ["get", "analysistemplate", "checkout-availability-gate", "-n", "team"]
         assert rbac_cluster.kubectl(*template, check=False).returncode == 0
         lease = live(rbac_cluster, {"kind": "Lease", "metadata": {"name": rbac.DEFAULT_LEASE, "namespace": NAMESPACE}})

@@ -32,6 +32,7 @@ from e2e.test_deploy import (
     helm_template,
     kustomize,
     log_text,
+    sample_rules,
 )
 from okr_operator.deploy import rbac
 
@@ -107,8 +108,8 @@ def test_operator_works_in_its_namespace_only(namespaced_cluster, prometheus, tm
             return len(items) == 9 and all((i.get("status") or {}).get("state") for i in items)
 
         wait_until(evaluated, 120, "a status on every sample in the watched namespace")
-        rules = cluster.kubectl("get", "prometheusrules", "-n", WATCHED, "-o", "name").stdout.split()
-        assert len(rules) == 4, rules
+        rules = sorted(cluster.kubectl("get", "prometheusrules", "-n", WATCHED, "-o", "name").stdout.split())
+        assert rules == sample_rules() and len(rules) == 6, rules  # two SLOs, four key results
         op.wait_for_cycles(3)
         assert all(not i.get("status") for i in statuses(cluster, OTHER)), "the other namespace is not watched"
         assert cluster.kubectl("get", "prometheusrules", "-n", OTHER, "-o", "name").stdout.split() == []
