@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import subprocess
 import time
@@ -27,6 +28,7 @@ import yaml
 
 from e2e.fixtures import log_root
 from e2e.harness import LocalCluster, LocalPrometheus, SyntheticExporter, constant, openmetrics_history, wait_until
+from e2e.harness.argocd import NAMESPACE as ARGOCD_NAMESPACE
 from e2e.harness.argocd import LocalArgoCD, admin_health, argocd_binary
 from e2e.harness.cluster import kubectl_binary
 from e2e.harness.gitserver import GitDaemon
@@ -257,11 +259,30 @@ def test_application_syncs_and_turns_healthy(gitops: Any, synced: dict[str, Any]
         if doc
     )
     assert all(r["status"] == "Synced" and r["namespace"] == TEAM for r in resources)
-    # Argo CD's health of each object is what our Lua says about the status the operator wrote.
-    for res in resources:
-        assert res["health"]["status"] == "Healthy", res
-        live = yaml.safe_load(gitops.cluster.kubectl("get", res["kind"], res["name"], "-n", TEAM, "-o", "yaml").stdout)
-        assert res["health"]["message"] == health_of(live, ARGOCD_DIR)["message"]
+
+    # Argo CD's health of each object is what our Lua says about the status the operator wrote. The
+    # Application can turn Healthy before the operator's second cycle has written the SLIs (an SLO without
+    # an SLI yet is Healthy too, with the message "Unknown: ..."), and a change of the message alone need
+    # not refresh the Application at once: ask for a refresh, as a user would, and wait for the two to agree.
+    def live_verdicts() -> dict[tuple[str, str], dict[str, str]]:
+        items = json.loads(gitops.cluster.kubectl("get", "objectives,keyresults,slo", "-n", TEAM, "-o", "json").stdout)
+        return {(i["kind"], i["metadata"]["name"]): health_of(i, ARGOCD_DIR) for i in items["items"]}
+
+    def agrees(app: dict[str, Any]) -> bool:
+        wanted = live_verdicts()
+        shown = {(r["kind"], r["name"]): r.get("health", {}) for r in _okr_resources(app)}
+        sli = wanted.get(("ServiceLevelObjective", "checkout-availability"), {}).get("message", "")
+        return sli.startswith("Healthy, SLI") and all(
+            shown.get(key, {}).get("status") == v["status"] and shown.get(key, {}).get("message") == v["message"]
+            for key, v in wanted.items()
+        )
+
+    gitops.cluster.kubectl(
+        "annotate", "application", APP, "-n", ARGOCD_NAMESPACE, "argocd.argoproj.io/refresh=normal", "--overwrite"
+    )
+    synced = gitops.argocd.wait_application(APP, agrees, 180, "health messages equal to the Lua on the live status")
+    resources = _okr_resources(synced)
+    assert all(r["health"]["status"] == "Healthy" for r in resources), resources
     slo = next(r for r in resources if r["name"] == "checkout-availability")
     assert slo["health"]["message"].startswith("Healthy, SLI 99.95")
     deployment = next(r for r in synced["status"]["resources"] if r["kind"] == "Deployment")
