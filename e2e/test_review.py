@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # The operator tier's module fixtures (its own Prometheus with a week of traffic, the operator as its
 # ServiceAccount, the samples applied in a fresh namespace), instantiated again for this module.
-service, prom, crds_installed = op.service, op.prom, op.crds_installed
+service, prom, crds_installed, rules_loaded = op.service, op.prom, op.crds_installed, op.rules_loaded
 operator_identity, operator, applied = op.operator_identity, op.operator, op.applied
 get, status, wait_status = op.get, op.status, op.wait_status
 
