@@ -16,9 +16,8 @@ from typing import Any
 
 from ..bodies import as_dict, as_number, as_str, as_time, namespaced_name
 from ..okr.period import Period, PeriodError, elapsed_fraction, parse_period
-from ..okr.progress import key_result_progress
 from ..tree import KeyResultNode, Node, build_forest
-from ..webview.model import Trend, trend
+from ..webview.model import Trend, progress_of, trend
 from .months import month_ends
 from .slos import SLORow, slo_rows
 
@@ -161,26 +160,12 @@ def _measurements(spec: Mapping[str, Any], status: Mapping[str, Any], until: dat
     return sorted(out, key=lambda m: m.when)
 
 
-def _progress_of(spec: Mapping[str, Any], value: float) -> float | None:
-    try:
-        return key_result_progress(
-            as_str(spec.get("direction")) or "increase",
-            value,
-            baseline=as_number(spec.get("baseline")),
-            target=as_number(spec.get("target")),
-            minimum=as_number(spec.get("min")),
-            maximum=as_number(spec.get("max")),
-        )
-    except ValueError:
-        return None
-
-
 def trend_word(spec: Mapping[str, Any], previous: Measurement | None, last: Measurement | None) -> str:
     """improving / worsening / flat: the change of progress from the measurement before the last to the last
     (progress knows the direction: a falling MTTR improves)."""
     if previous is None or last is None:
         return ""
-    before, after = _progress_of(spec, previous.value), _progress_of(spec, last.value)
+    before, after = progress_of(spec, previous.value), progress_of(spec, last.value)
     if before is None or after is None:
         return ""
     change = after - before

@@ -99,7 +99,10 @@ def slo_rows(
     """One row per SLO: its figures per month, measured (``slo_months``) or from its status."""
     rows = []
     for slo in sorted(slos, key=namespaced_name):
-        measured = (slo_months or {}).get(namespaced_name(slo))
-        per_month = measured_months(measured, months) if slo_months is not None else status_months(slo, months)
-        rows.append(_slo_row(slo, per_month if measured is not None or slo_months is None else []))
+        if slo_months is None:
+            per_month = status_months(slo, months)
+        else:
+            measured = slo_months.get(namespaced_name(slo))
+            per_month = measured_months(measured, months) if measured is not None else []
+        rows.append(_slo_row(slo, per_month))
     return rows

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..bodies import as_dict, as_number, as_time
-from ..okr.pace import expected_progress
+from ..bodies import as_dict, as_number, as_str, as_time
+from ..okr.pace import ObjectiveType, expected_progress
 from ..okr.period import Period, PeriodError, elapsed_fraction, parse_period
-from ..okr.progress import key_result_progress
+from ..okr.progress import Direction, key_result_progress
 
 Key = tuple[str, str, str]  # kind, namespace, name
 
@@ -81,10 +81,11 @@ def _period(kr: Mapping[str, Any], objective: Mapping[str, Any] | None) -> tuple
         return None
 
 
-def _progress(spec: Mapping[str, Any], value: float) -> float | None:
+def progress_of(spec: Mapping[str, Any], value: float) -> float | None:
+    """The progress ``value`` makes for a key result of this (listed) spec, or None when the spec cannot say."""
     try:
         return key_result_progress(
-            spec.get("direction") or "increase",
+            Direction(as_str(spec.get("direction")) or "increase"),
             value,
             baseline=as_number(spec.get("baseline")),
             target=as_number(spec.get("target")),
@@ -117,10 +118,10 @@ def trend(kr: Mapping[str, Any], objective: Mapping[str, Any] | None, now: datet
         return None
     label, period = found
     spec, status = as_dict(kr.get("spec")), as_dict(kr.get("status"))
-    kind = as_dict(as_dict(objective).get("spec")).get("type") or "committed"
+    kind = ObjectiveType(as_str(as_dict(as_dict(objective).get("spec")).get("type")) or "committed")
     points = []
     for when, value in _measurements(spec, status):
-        progress = _progress(spec, value)
+        progress = progress_of(spec, value)
         if progress is not None:
             points.append((elapsed_fraction(period, when), progress))
     current = as_number(status.get("progress"))
