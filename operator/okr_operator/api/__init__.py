@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
-from .common import API_VERSION, GROUP, VERSION, ApiModel, Condition
+from .common import API_VERSION, GROUP, VERSION, Condition
 from .maintenance import KIND as MAINTENANCE_WINDOW_KIND
 from .maintenance import MaintenanceWindow
 from .okr import (
@@ -23,6 +24,9 @@ from .slo import KIND as SLO_KIND
 from .slo import ServiceLevelObjective, ServiceLevelObjectiveSpec
 from .slo_status import ServiceLevelObjectiveStatus, SLOState
 
+# What one manifest of the okr.dev API holds: an object of one of its kinds.
+Manifest: TypeAlias = Objective | KeyResult | ServiceLevelObjective | MaintenanceWindow
+
 
 @dataclass(frozen=True)
 class KindInfo:
@@ -32,7 +36,7 @@ class KindInfo:
     plural: str
     singular: str
     short_names: tuple[str, ...]
-    model: type[ApiModel]
+    model: type[Manifest]
 
 
 KINDS: dict[str, KindInfo] = {
@@ -61,6 +65,7 @@ __all__ = [
     "KeyResultStatus",
     "KindInfo",
     "MaintenanceWindow",
+    "Manifest",
     "Objective",
     "ObjectiveSpec",
     "ObjectiveStatus",

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
-GROUP = "okr.dev"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
+# Final: the type checker reads these as the literal types the models' apiVersion and kind fields declare.
+API_VERSION: Final = "okr.dev/v1alpha1"
+GROUP, VERSION = API_VERSION.split("/")
 
 # A Prometheus/Kubernetes style duration with a single unit: 30s, 5m, 1h, 28d, 4w; at most a year.
 DURATION_PATTERN = r"^[1-9][0-9]{0,5}(s|m|h|d|w)$"

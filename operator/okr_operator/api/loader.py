@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..okr.alignment import ParentLink, align, find_cycles  # graph rules of their own, importing no product code
-from . import API_VERSION, GROUP, KINDS, ApiModel
+from . import API_VERSION, GROUP, KINDS, Manifest
 from .common import DURATION_PATTERN, LABEL_NAME_PATTERN, SAFE_VALUE_PATTERN
 from .maintenance import CRON_PATTERN
 from .okr import PERIOD_DESCRIPTION, PERIOD_PATTERN, KeyResult, Objective
@@ -65,7 +65,7 @@ class Document:
     source: str
     index: int
     raw: Any
-    model: ApiModel | None = None
+    model: Manifest | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -86,7 +86,7 @@ class ManifestSet:
     problems: list[Problem] = field(default_factory=list)
 
     @property
-    def models(self) -> list[ApiModel]:
+    def models(self) -> list[Manifest]:
         return [d.model for d in self.documents if d.model is not None]
 
     def of_kind(self, kind: str) -> list[Any]:
@@ -253,13 +253,13 @@ def _load_file(result: ManifestSet, source: str, data: bytes, default_namespace:
         result.problems.append(problem)
 
 
-def _key(model: Any) -> tuple[str, str, str]:
+def _key(model: Manifest) -> tuple[str, str | None, str]:
     return model.kind, model.metadata.namespace, model.metadata.name
 
 
 def _duplicates(manifests: ManifestSet) -> list[Problem]:
     """Two documents for the same kind, namespace and name: the second would silently replace the first."""
-    seen: dict[tuple[str, str, str], Document] = {}
+    seen: dict[tuple[str, str | None, str], Document] = {}
     problems = []
     for doc in manifests.documents:
         if doc.model is None:
@@ -309,18 +309,18 @@ def _reference_warnings(manifests: ManifestSet) -> list[Problem]:
 def _alignment_problems(manifests: ManifestSet) -> list[Problem]:
     """What the operator would mark invalid in the alignment tree: self-parents and parent cycles (errors),
     and parents not among the given files (a warning: they may exist in the cluster)."""
-    docs = {
-        (d.model.metadata.namespace, d.model.metadata.name): d
+    objectives = {
+        (d.model.metadata.namespace or "", d.model.metadata.name): (d, d.model)
         for d in manifests.documents
         if isinstance(d.model, Objective)
     }
-    parents = {}
-    for key, doc in docs.items():
-        ref = doc.model.spec.parent_ref
+    parents: dict[tuple[str, str], tuple[str, str] | None] = {}
+    for key, (_, objective) in objectives.items():
+        ref = objective.spec.parent_ref
         parents[key] = (ref.namespace or key[0], ref.name) if ref is not None else None
     problems = []
-    not_counted = _not_counted(docs)
-    for key, doc in sorted(docs.items()):
+    not_counted = _not_counted({key: objective for key, (_, objective) in objectives.items()})
+    for key, (doc, _) in sorted(objectives.items()):
         parent = parents[key]
         if parent is None:
             continue
@@ -331,7 +331,7 @@ def _alignment_problems(manifests: ManifestSet) -> list[Problem]:
             problems.append(Problem(*where, "an objective cannot align to itself"))
         elif key in find_cycles(parents):
             problems.append(Problem(*where, f"parentRef forms a cycle ({_cycle_text(key, parents)})"))
-        elif parent not in docs:
+        elif parent not in objectives:
             problems.append(
                 Problem(
                     *where,
@@ -342,12 +342,13 @@ def _alignment_problems(manifests: ManifestSet) -> list[Problem]:
     return problems
 
 
-def _not_counted(docs: dict[tuple[str, str], Document]) -> dict[tuple[str, str], str]:
+def _not_counted(objectives: dict[tuple[str, str], Objective]) -> dict[tuple[str, str], str]:
     """Children from another namespace that their parent (among the files) does not list in
     spec.children.fromNamespaces: they align but do not count in its roll-up (the rule of okr.alignment)."""
-    links, allowed = {}, {}
-    for key, doc in docs.items():
-        spec: Any = doc.model.spec  # type: ignore[union-attr]
+    links: dict[tuple[str, str], ParentLink | None] = {}
+    allowed: dict[tuple[str, str], tuple[str, ...]] = {}
+    for key, objective in objectives.items():
+        spec = objective.spec
         ref = spec.parent_ref
         links[key] = ParentLink((ref.namespace or key[0], ref.name), ref.weight, ref.contributes) if ref else None
         allowed[key] = tuple(spec.children.from_namespaces) if spec.children else ()
@@ -361,7 +362,8 @@ def _not_counted(docs: dict[tuple[str, str], Document]) -> dict[tuple[str, str],
 
 
 def _cycle_text(start: tuple[str, str], parents: dict[tuple[str, str], tuple[str, str] | None]) -> str:
-    names, key = [], start
+    names: list[tuple[str, str]] = []
+    key: tuple[str, str] | None = start
     while key is not None and key not in names:
         names.append(key)
         key = parents.get(key)

@@ -8,7 +8,7 @@ plus ``duration``. Which SLOs: ``slos.names`` or ``slos.selector.matchLabels``, 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
@@ -24,7 +24,7 @@ from .common import (
     exactly_one_of,
 )
 
-KIND = "MaintenanceWindow"
+KIND: Final = "MaintenanceWindow"
 PLURAL = "maintenancewindows"
 SLO_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 CRON_PATTERN = r"^\S+( \S+){4}$"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, field_validator
 
@@ -26,9 +26,9 @@ from .common import (
 from .okr_status import KeyResultStatus, ObjectiveStatus
 from .promql import check_instant, check_no_templates
 
-OBJECTIVE_KIND = "Objective"
+OBJECTIVE_KIND: Final = "Objective"
 OBJECTIVE_PLURAL = "objectives"
-KEY_RESULT_KIND = "KeyResult"
+KEY_RESULT_KIND: Final = "KeyResult"
 KEY_RESULT_PLURAL = "keyresults"
 
 # 2026 (year), 2026-Q4 (quarter), 2026-11 (month) or 2026-10-01/2026-12-31 (dates, end inclusive).

@@ -180,7 +180,7 @@ def check_vector_selector(expr: str, *, what: str) -> None:
     without offset or @ (they would sit between the selector and the range)."""
     check_syntax(expr, what=what)
     parsed = promql_parser.parse(expr)
-    if type(parsed).__name__ != "VectorSelector":
+    if not isinstance(parsed, promql_parser.VectorSelector):
         raise PromQLError(f'{what} must be a series selector like probe_success{{job="web"}}, got: {_short(expr)}')
     if parsed.offset is not None or parsed.at is not None:
         raise PromQLError(
@@ -243,7 +243,7 @@ def _selector_matcher_names(expr: str) -> list[str]:
     stack = [promql_parser.parse(expr)]
     while stack:
         node = stack.pop()
-        if type(node).__name__ == "VectorSelector":
+        if isinstance(node, promql_parser.VectorSelector):
             names.extend(m.name for m in node.matchers.matchers)
         for attr in ("lhs", "rhs", "expr", "param", "vector_selector"):
             child = getattr(node, attr, None)
@@ -277,7 +277,7 @@ def check_canary_placeholder(expr: str, *, what: str) -> None:
 def check_keeps_labels(expr: str, labels: list[str], *, what: str) -> None:
     """A grouped SLO's expression must keep its group labels: a top-level aggregation needs ``by`` them."""
     parsed = promql_parser.parse(with_window(expr, "5m"))
-    if type(parsed).__name__ != "AggregateExpr":
+    if not isinstance(parsed, promql_parser.AggregateExpr):
         return
     modifier = str(parsed.modifier or "")
     kept = set() if not modifier.startswith("by") else {x.strip() for x in modifier[2:].strip(" ()").split(",")}

@@ -49,7 +49,7 @@ def decode(data: bytes) -> str:
         raise UnsafeYAMLError(f"file is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
-class _Loader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+class _Loader(_BASE_LOADER):
     """Safe loader that refuses duplicate keys (the apiserver's decoder does too)."""
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, Strict, field_validator, model_validator
 
@@ -37,7 +37,7 @@ from .slo_alerting import Alerting
 from .slo_gate import Gate
 from .slo_status import ErrorBudget, ServiceLevelObjectiveStatus, SLOState
 
-KIND = "ServiceLevelObjective"
+KIND: Final = "ServiceLevelObjective"
 MAX_NAME_LENGTH = 58
 MAX_TARGET = 99.99999  # percent; the budget (100 - target) must stay measurable
 Target = Annotated[

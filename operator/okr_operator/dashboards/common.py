@@ -31,7 +31,7 @@ def incidents(selector: str) -> str:
     return f'ALERTS{{alertname="{BURN_ALERT}", severity="page", alertstate="firing", {inner}}}'
 
 
-def annotations(selector: str, namespace: str = NS) -> list[dashboard.AnnotationQuery]:
+def event_annotations(selector: str, namespace: str = NS) -> list[dashboard.AnnotationQuery]:
     """Deployments in ``namespace`` (a matcher) and incidents of the alerts ``selector`` matches."""
     return [
         annotation("Deployments (Argo Rollouts)", deployments(namespace), "blue"),

@@ -17,7 +17,7 @@ from ..promtext import number, quote
 from ..slo.budget import budget_fraction
 from ..slo.expressions import ERRORS_RECORD, TOTAL_RECORD, identity_selector, raw_errors, raw_total, recorded_ratio
 from ..slo.windows import BASE_WINDOW, burn_rate_conditions
-from .common import add, annotations, base, to_json
+from .common import add, base, event_annotations, to_json
 from .panels import Grid, Query, datasource_variable, stat_panel, time_panel
 
 
@@ -97,7 +97,7 @@ def debug(slo: ServiceLevelObjective) -> dict[str, Any]:
         "30s",
     ).time("now-6h", "now")
     builder.with_variable(datasource_variable())
-    for item in annotations(selector, namespace=f"namespace={quote(namespace)}"):
+    for item in event_annotations(selector, namespace=f"namespace={quote(namespace)}"):
         builder.annotation(item)
     for panel in [*_indicator(grid, slo, selector), *_windows(grid, slo, selector)]:
         add(builder, panel)

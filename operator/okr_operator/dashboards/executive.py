@@ -7,7 +7,7 @@ from typing import Any
 from grafana_foundation_sdk.models.dashboard import DynamicConfigValue
 
 from .. import series_names as s
-from .common import NS, OBJECTIVES, SERVICES, add, annotations, base, to_json
+from .common import NS, OBJECTIVES, SERVICES, add, base, event_annotations, to_json
 from .panels import (
     Grid,
     Query,
@@ -125,7 +125,7 @@ def executive() -> dict[str, Any]:
     ).time("now/fQ", "now/fQ")  # this quarter (an OKR period); fiscal year = calendar year
     for variable in variables():
         builder.with_variable(variable)
-    for item in annotations(SERVICES):
+    for item in event_annotations(SERVICES):
         builder.annotation(item)
     for panel in [*_objectives(grid), *_key_results(grid), *_budgets(grid)]:
         add(builder, panel)

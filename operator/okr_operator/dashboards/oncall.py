@@ -10,7 +10,7 @@ from grafana_foundation_sdk.models.common import GraphTresholdsStyleMode  # sic:
 from .. import series_names as s
 from ..slo.exhausted import EXHAUSTED_ALERT
 from ..slo.rules import ABSENT_ALERT, BURN_ALERT
-from .common import NS, SERVICES, add, annotations, base, to_json
+from .common import NS, SERVICES, add, base, event_annotations, to_json
 from .panels import Grid, Query, datasource_variable, label_variable, stat_panel, table_panel, thresholds, time_panel
 
 UID = "okr-on-call"
@@ -89,7 +89,7 @@ def on_call() -> dict[str, Any]:
     ).time("now-6h", "now")
     for variable in variables():
         builder.with_variable(variable)
-    for item in annotations(SERVICES):
+    for item in event_annotations(SERVICES):
         builder.annotation(item)
     for panel in _panels(grid):
         add(builder, panel)

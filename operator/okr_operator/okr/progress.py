@@ -77,15 +77,16 @@ def key_result_progress(
     boolean uses ``current``.
     """
     direction = Direction(direction)
+    current, compliance = _data(current), _data(compliance)
     if direction is Direction.MAINTAIN:
-        if _has_data(compliance):
+        if compliance is not None:
             return maintain_progress(compliance)
-        if not _has_data(current):
+        if current is None:
             return None
         if minimum is None and maximum is None:
             raise ValueError("a maintain key result needs compliance, or min and/or max")
         return 1.0 if in_range(current, minimum, maximum) else 0.0
-    if not _has_data(current):
+    if current is None:
         return None
     if direction is Direction.BOOLEAN:
         return boolean_progress(current)
@@ -104,8 +105,9 @@ def score(progress: float) -> float:
     return float(Decimal(repr(progress)).quantize(_HUNDREDTH, rounding=ROUND_HALF_UP))
 
 
-def _has_data(value: float | None) -> bool:
-    return value is not None and not math.isnan(value)
+def _data(value: float | None) -> float | None:
+    """The value, or None without data (None or NaN)."""
+    return None if value is None or math.isnan(value) else value
 
 
 def _require_number(name: str, value: float) -> None:

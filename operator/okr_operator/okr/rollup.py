@@ -64,7 +64,8 @@ def roll_up(
     :func:`pace_state`. Raises ValueError for a negative or non-finite weight.
     """
     contributing: list[tuple[float, float]] = []
-    for item in (*key_results, *children):
+    items: tuple[KeyResultSummary | ChildSummary, ...] = (*key_results, *children)
+    for item in items:
         weight = item.weight
         if not math.isfinite(weight) or weight < 0:
             kind = "key result" if isinstance(item, KeyResultSummary) else "child objective"

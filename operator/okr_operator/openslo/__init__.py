@@ -27,7 +27,7 @@ def convert_to_openslo(manifests: ManifestSet) -> tuple[list[dict[str, Any]], li
             continue
         if model.kind == SLO_KIND:
             try:
-                documents.append(slo_to_openslo(model))  # type: ignore[arg-type]
+                documents.append(slo_to_openslo(model))
             except Refusal as exc:
                 problems.append(
                     Problem(doc.source, doc.index, doc.subject, exc.field, f"cannot convert: {exc.message}")

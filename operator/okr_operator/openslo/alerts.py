@@ -101,7 +101,7 @@ def alerting_from_policies(spec: dict[str, Any], window: str, openslo: OpenSLOSe
         return {}
     found = [w for i, item in enumerate(policies) for w in policy_windows(item, f"spec.alertPolicies[{i}]", openslo)]
     alerting: dict[str, Any] = {}
-    kept = []
+    kept: list[dict[str, Any]] = []
     for severity in (Severity.PAGE, Severity.TICKET):
         mine = [(w, breaching) for w, breaching in found if w["severity"] == severity]
         if mine and not any(breaching for _, breaching in mine):

@@ -55,9 +55,9 @@ def indicator_queries(indicator: dict[str, Any]) -> dict[str, Any]:
     model = Indicator.model_validate(indicator)
     if model.ratio is not None:
         ratio = model.ratio
-        numerator = {"bad": ratio.errors} if ratio.errors is not None else {"good": ratio.good}
-        parts = {**numerator, "total": ratio.total}
-        return {"ratioMetric": {"counter": False, **{k: _metric(to_openslo_query(v)) for k, v in parts.items()}}}
+        parts = {"bad": ratio.errors, "good": ratio.good, "total": ratio.total}  # one of bad and good is set
+        metrics = {k: _metric(to_openslo_query(v)) for k, v in parts.items() if v is not None}
+        return {"ratioMetric": {"counter": False, **metrics}}
     if model.latency is not None:
         lat = model.latency
         bucket = _series(f"{lat.histogram}_bucket", lat.selector, f"le={quote(le_value(lat.threshold))}")

@@ -52,14 +52,13 @@ def _counter_rate(text: str, fld: str) -> str:
         parsed = promql_parser.parse(text)
     except ValueError as exc:
         raise Refusal(fld, f"not valid PromQL ({exc}): {text}") from None
-    kind = type(parsed).__name__
-    if kind == "VectorSelector" and _plain(parsed):
+    if isinstance(parsed, promql_parser.VectorSelector) and _plain(parsed):
         return f"sum(rate({parsed}[{WINDOW_PLACEHOLDER}]))"
     if (
-        kind == "AggregateExpr"
+        isinstance(parsed, promql_parser.AggregateExpr)
         and str(parsed.op) == "sum"
         and parsed.param is None
-        and type(parsed.expr).__name__ == "VectorSelector"
+        and isinstance(parsed.expr, promql_parser.VectorSelector)
         and _plain(parsed.expr)
     ):
         grouping = f" {parsed.modifier} " if parsed.modifier is not None else ""
@@ -71,8 +70,8 @@ def _counter_rate(text: str, fld: str) -> str:
     )
 
 
-def _plain(selector: object) -> bool:
-    return getattr(selector, "offset", None) is None and getattr(selector, "at", None) is None
+def _plain(selector: promql_parser.VectorSelector) -> bool:
+    return selector.offset is None and selector.at is None
 
 
 def to_openslo_query(expr: str) -> str:

@@ -85,7 +85,7 @@ def single_series(expr: str, by: tuple[str, ...] = ()) -> str:
     """``expr`` summed into one series (one per group ``by`` those labels); left as is when it already is
     that sum. A grouped sum is never wrapped in a plain ``sum()``, which would collapse the groups."""
     parsed = promql_parser.parse(expr)
-    if type(parsed).__name__ == "AggregateExpr" and str(parsed.op) == "sum":
+    if isinstance(parsed, promql_parser.AggregateExpr) and str(parsed.op) == "sum":
         modifier = str(parsed.modifier or "")
         if not by and parsed.modifier is None:
             return expr
