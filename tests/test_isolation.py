@@ -146,6 +146,9 @@ def test_a_poisoned_key_result_query_fails_only_its_own_key_result():
     assert good["current"] == 0.5 and condition_of(good, "MetricsAvailable")["status"] == "True"
     web = outcome.statuses[Ref("ServiceLevelObjective", "team-b", "web")]
     assert condition_of(web, "MetricsAvailable")["status"] == "True"
+    # ... and a Warning Event on the key result at fault only.
+    events = [(t.ref, t.new, t.warning) for t in outcome.transitions]
+    assert events == [(Ref("KeyResult", "team-a", "bad"), "QueryFailed", True)]
 
 
 def test_an_object_whose_evaluation_raises_is_its_own_condition():
@@ -159,6 +162,9 @@ def test_an_object_whose_evaluation_raises_is_its_own_condition():
     failed = outcome.statuses[Ref("ServiceLevelObjective", "team-a", "broken")]
     assert condition_of(failed, "Valid")["reason"] == "EvaluationFailed"
     assert "ValueError: target 100.0" in condition_of(failed, "Valid")["message"]
+    # ... and a Warning Event on the SLO at fault only.
+    broken = Ref("ServiceLevelObjective", "team-a", "broken")
+    assert [(t.ref, t.new, t.warning) for t in outcome.transitions] == [(broken, "EvaluationFailed", True)]
     fine = outcome.statuses[Ref("ServiceLevelObjective", "team-b", "web")]
     assert fine["sli"] == 99.95
     assert condition_of(fine, "Valid")["status"] == "True"

@@ -295,6 +295,11 @@ def _transitions(e: Entry, new: dict[str, Any]) -> list[Transition]:
     new_valid = find(new.get("conditions"), "Valid")
     if new_valid and (old_valid or {}).get("status") != new_valid["status"] and new_valid["status"] == "False":
         out.append(Transition(e.ref, "Valid", "", new_valid["reason"], new_valid["message"], True))
+    # The object's own query refused (not an outage, which every object shares): a Warning Event too.
+    old_metrics = find(e.status.get("conditions"), "MetricsAvailable") or {}
+    new_metrics = find(new.get("conditions"), "MetricsAvailable") or {}
+    if new_metrics.get("reason") == "QueryFailed" and old_metrics.get("reason") != "QueryFailed":
+        out.append(Transition(e.ref, "MetricsAvailable", "", "QueryFailed", new_metrics.get("message", ""), True))
     out.extend(_grade_transitions(e, new))
     old_due = find(e.status.get("conditions"), "CheckInDue")
     new_due = find(new.get("conditions"), "CheckInDue")
