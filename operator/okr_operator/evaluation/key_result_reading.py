@@ -62,12 +62,9 @@ def measure_key_results(
             answers.values = run(query, VALUE_RECORD, namespace_label="namespace", name_label="key_result")
         else:
             answers.values = run_parts(query, ((e.ref.key, e.model.spec.source.prometheus.query) for e in prom))
-    maintain = [e for e in prom if e.model.spec.direction == "maintain" and periods.get(e.ref)]
+    maintain = [(e, period) for e in prom if e.model.spec.direction == "maintain" and (period := periods.get(e.ref))]
     if maintain:
-        parts = [
-            (e.ref.key, partial(compliance_expr, e.model, periods[e.ref], at, sli_source))  # type: ignore[arg-type]
-            for e in maintain
-        ]
+        parts = [(e.ref.key, partial(compliance_expr, e.model, period, at, sli_source)) for e, period in maintain]
         answers.compliance = run_parts(query, parts)
     return answers
 
