@@ -12,12 +12,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..api.slo_status import MAX_LISTED_GROUPS, SLOState
+from ..api.slo_status import MAX_LISTED_GROUPS, GroupsStatus, GroupSummary, ServiceLevelObjectiveStatus, SLOState
 from ..slo.budget import BudgetFigures
 from ..slo.grouping import group_text
 from .conditions import rounded
-from .slo_figures import figures_of, figures_status
-from .status import drop_none
+from .slo_figures import figures_fields, figures_of, figures_status
+from .status import make, typed
 
 GroupKey = tuple[tuple[str, str], ...]
 STATE_ORDER = (SLOState.EXHAUSTED, SLOState.CRITICAL, SLOState.WARNING, SLOState.HEALTHY, SLOState.UNKNOWN)
@@ -44,31 +44,35 @@ def grouped_status(
             f"TooManyGroups: {len(keys)} groups of {by} (maxGroups {limit}): the recording rules record nothing; "
             "raise indicator.maxGroups or group by fewer labels"
         )
-        return {"groups": {"count": len(keys)}, "state": str(SLOState.UNKNOWN)}, [problem]
+        return _unmeasured(len(keys)), [problem]
     measured = {k: figures_of(spec, {w: g.get(k) for w, g in groups.items()}) for k in keys}
     ranked = sorted(keys, key=lambda k: (_rank(measured[k]), k))
     if not ranked:
-        return {"groups": {"count": 0}, "state": str(SLOState.UNKNOWN)}, []
-    worst = measured[ranked[0]]
-    status = figures_status(worst, quiet)
+        return _unmeasured(0), []
+    fields = figures_fields(measured[ranked[0]], quiet)
     firing = sorted({a for f in measured.values() for a in f.alerts})
-    status["alerts"] = None if quiet else (firing or None)
-    status["groups"] = {
-        "count": len(keys),
-        "worstGroup": group_text(dict(ranked[0])),
-        "worst": [
-            drop_none(
-                {
-                    "labels": dict(k),
-                    "sli": rounded(measured[k].sli, 4),
-                    "budgetRemaining": rounded(measured[k].remaining, 4),
-                    "state": str(measured[k].state),
-                }
+    fields["alerts"] = None if quiet else (firing or None)
+    fields["groups"] = make(
+        GroupsStatus,
+        count=len(keys),
+        worst_group=group_text(dict(ranked[0])),
+        worst=[
+            make(
+                GroupSummary,
+                labels=dict(k),
+                sli=rounded(measured[k].sli, 4),
+                budget_remaining=rounded(measured[k].remaining, 4),
+                state=measured[k].state,
             )
             for k in ranked[:MAX_LISTED_GROUPS]
         ],
-    }
-    return status, []
+    )
+    return typed(ServiceLevelObjectiveStatus, **fields), []
+
+
+def _unmeasured(count: int) -> dict[str, Any]:
+    """Too many groups, or none: how many, and no figures."""
+    return typed(ServiceLevelObjectiveStatus, groups=make(GroupsStatus, count=count), state=SLOState.UNKNOWN)
 
 
 def statuses_by_group(spec: Any, groups: dict[str, dict[GroupKey, float | None]]) -> dict[GroupKey, dict[str, Any]]:

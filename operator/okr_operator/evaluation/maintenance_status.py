@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..api.identity import Entry, Ref
+from ..api.maintenance import MaintenanceWindowStatus
 from ..maintenance.schedule import Interval, active_interval, applicable, intervals, next_start
 from .conditions import condition, iso
-from .status import finish
+from .status import finish, typed
 
 MW_FIELDS = ("active", "activeUntil", "nextStart", "slos", "observedGeneration", "lastEvaluated")
 # How far ahead the SLO's InMaintenance condition looks for the next window.
@@ -38,13 +39,14 @@ def maintenance_window_status(e: Entry, slos: list[Entry], now: datetime) -> dic
         for s in slos
         if s.ref.namespace == e.ref.namespace and spec.slos.matches(s.ref.name, s.model.metadata.labels)
     )
-    status = {
-        "active": current is not None,
-        "activeUntil": iso(current[1]) if current else None,
-        "nextStart": iso(upcoming) if upcoming else None,
-        "slos": covered or None,
-        "observedGeneration": e.generation,
-    }
+    status = typed(
+        MaintenanceWindowStatus,
+        active=current is not None,
+        active_until=iso(current[1]) if current else None,  # to the second, like every time in status
+        next_start=iso(upcoming) if upcoming else None,
+        slos=covered or None,
+        observed_generation=e.generation,
+    )
     conds = [condition("Valid", True, "Valid", "")]
     if not covered:
         conds[0] = condition("Valid", True, "NoMatchingSLO", "no ServiceLevelObjective in this namespace matches slos")

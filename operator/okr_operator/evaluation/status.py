@@ -50,11 +50,6 @@ def kept_note(old: dict[str, Any]) -> str:
     return "; showing the last values" if old.get("lastEvaluated") else ""
 
 
-def drop_none(d: dict[str, Any]) -> dict[str, Any] | None:
-    out = {k: v for k, v in d.items() if v is not None}
-    return out or None
-
-
 def finish(
     status: dict[str, Any],
     conds: list[dict[str, Any]],
