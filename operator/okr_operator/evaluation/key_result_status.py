@@ -2,7 +2,7 @@
 over (figures as of the period end, written once and kept until the spec changes).
 
 What each source says comes from :mod:`.key_result_reading`; every OKR rule (progress, pace, history,
-forecast, check-ins) from ``okr/``. Statuses are built from the typed models in ``api/okr.py``.
+forecast, check-ins) from ``okr/``. Statuses are built from the typed models in ``api/okr_status.py``.
 """
 
 from __future__ import annotations
