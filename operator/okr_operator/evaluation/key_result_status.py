@@ -222,7 +222,7 @@ def _from_final(ctx: KeyResultContext, final: dict[str, Any], old: dict[str, Any
         confidence=final.get("confidence"),
     )
     status["final"] = final
-    kept = {k: old[k] for k in ("history", "lastCheckIn") if k in old}
+    kept: dict[str, Any] = {k: old[k] for k in ("history", "lastCheckIn") if k in old}
     return {**status, **kept, **_check_in_fields(ctx, None, old)}
 
 
