@@ -197,9 +197,14 @@ def test_samples_get_status_equal_to_the_synthetic_traffic(cluster, applied, ope
     assert children["checkout-reliability"]["progress"] == reliability["progress"]
     assert status(cluster, "kr", ns, "checkout-mttr")["owner"] == "team-checkout"  # the objective's owner
 
-    table = cluster.kubectl("get", "objectives", "-n", ns).stdout
-    assert "PROGRESS" in table and "SCORE" in table and "STATE" in table
-    assert "checkout-reliability" in table and "OnTrack" in table
+    table = cluster.kubectl("get", "objectives", "-n", ns).stdout.splitlines()
+    assert table[0].split() == ["NAME", "PERIOD", "PROGRESS", "SCORE", "STATE", "FINAL", "AGE"]
+    rows = {line.split()[0]: line.split() for line in table[1:]}
+    for name in ("platform-excellence", "checkout-reliability"):  # the parent shows its rolled-up figures
+        shown = status(cluster, "obj", ns, name)
+        assert float(rows[name][2]) == pytest.approx(shown["progress"], abs=1e-3), rows[name]
+        assert (float(rows[name][3]), rows[name][4]) == (shown["score"], shown["state"]), rows[name]
+    assert rows["checkout-reliability"][4] == "OnTrack"
     slo_table = cluster.kubectl("get", "slo", "-n", ns).stdout
     assert "BUDGET-LEFT" in slo_table and "99.95" in slo_table
 
