@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from okr_operator.api.identity import Ref
 from okr_operator.api.loader import load_manifests
 from okr_operator.tree.build import build_forest
 from okr_operator.tree.model import to_data
@@ -94,3 +95,25 @@ def test_the_engine_okrctl_and_the_tree_agree_on_what_counts(name, tmp_path):
 def test_the_scenarios_cover_every_reason():
     reasons = {why for bodies in scenarios().values() for why in engine_edges(bodies).values()}
     assert reasons == {None, "NotContributing", "NamespaceNotAllowed", "ParentCycle"}
+
+
+def test_an_objective_whose_spec_does_not_validate_counts_nowhere():
+    """The engine aligns an invalid objective to nothing (its parent's status.children leaves it out); the
+    tree, given the statuses the engine wrote, still draws it under its parent but as not counted."""
+    bodies = [
+        objective("top"),
+        manual("top-kr", "top", 50),
+        objective("broken", parentRef={"name": "top"}, period="2026-Q5"),
+        objective("fine", parentRef={"name": "top"}),
+    ]
+    outcome = evaluate(bodies)
+    assert {child for _, child in engine_edges(bodies)} == {("org", "fine")}
+    written = [{**b, "status": outcome.statuses[ref]} for b in bodies if (ref := _ref(b)) in outcome.statuses]
+    objectives = [b for b in written if b["kind"] == "Objective"]
+    (top,) = to_data(build_forest(objectives, [b for b in written if b["kind"] == "KeyResult"]))
+    drawn = {child["name"]: (child["counted"], child["notCounted"]) for child in top["children"]}
+    assert drawn == {"broken": (False, "InvalidSpec"), "fine": (True, None)}
+
+
+def _ref(body: dict) -> Ref:
+    return Ref(body["kind"], body["metadata"]["namespace"], body["metadata"]["name"])

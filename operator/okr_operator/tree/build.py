@@ -127,7 +127,9 @@ def _objective_nodes(objectives: Iterable[Mapping[str, Any]]) -> dict[Key, Node]
 def _align(nodes: Mapping[Key, Node], listed_namespaces: Collection[str] | None) -> dict[Key, list[Key]]:
     """Children per objective, from ``okr.alignment``; marks counting, cycles and parents not found."""
     links = {
-        key: ParentLink(n.parent_ref, n.weight, n.contributes) if n.parent_ref is not None else None
+        key: ParentLink(n.parent_ref, n.weight, n.contributes)
+        if n.parent_ref is not None and not _invalid_spec(n)
+        else None
         for key, n in nodes.items()
     }
     alignment = align(links, {key: n.from_namespaces for key, n in nodes.items()})
@@ -136,6 +138,12 @@ def _align(nodes: Mapping[Key, Node], listed_namespaces: Collection[str] | None)
         children[parent] = [child.key for child in kids]
         for child in kids:
             _mark_counted(nodes[child.key], child)
+    # Drawn under the parent its spec names (where its owner looks for it), but counted nowhere, as the
+    # evaluation does.
+    for key, node in nodes.items():
+        if _invalid_spec(node) and node.parent_ref in children:
+            children[node.parent_ref].append(key)
+            node.counted, node.not_counted = False, "InvalidSpec"
     for node in nodes.values():
         if node.parent_ref is not None and node.parent_ref not in nodes:
             ns = node.parent_ref[0]
@@ -143,6 +151,11 @@ def _align(nodes: Mapping[Key, Node], listed_namespaces: Collection[str] | None)
     for key in alignment.cycles:
         nodes[key].cycle = True
     return children
+
+
+def _invalid_spec(node: Node) -> bool:
+    """The operator said the spec does not validate: it aligns the objective to nothing."""
+    return node.problem is not None and node.problem.reason == "InvalidSpec"
 
 
 def _attach(nodes: Mapping[Key, Node], children: Mapping[Key, list[Key]]) -> list[Node]:
