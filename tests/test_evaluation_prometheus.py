@@ -235,6 +235,12 @@ def test_queries_per_cycle_do_not_grow_with_slo_count(prom):
     assert queries_for(10) == queries_for(200) == 8  # 7 burn-rate windows + the 28d window
 
 
+def test_the_query_timeout_prometheus_gets_parses(prom):
+    """The read timeout goes to Prometheus as the query's own timeout; a fraction of a second must parse."""
+    adapter = PrometheusAdapter(PrometheusSettings(url=prom.url, timeout_seconds=2.3456))
+    assert adapter.query("vector(1)")[0].value == 1
+
+
 def test_prometheus_down_keeps_last_values(prom):
     bodies = manifests()
     first = evaluate(prom, bodies)

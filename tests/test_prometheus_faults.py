@@ -119,3 +119,88 @@ def test_unreachable(server):
     with pytest.raises(PrometheusError) as err:
         adapter("http://127.0.0.1:9").query("up")
     assert err.value.reason == "PrometheusUnreachable"
+
+
+# ------------------------------------------------------------------ deadlines and retries
+
+
+class Counting(BaseHTTPRequestHandler):
+    """Answers 503 ``failures`` times, then a vector; or sleeps ``delay`` s first. Records the form fields."""
+
+    failures = 0
+    delay = 0.0
+    calls = 0
+    fields: dict[str, list[str]] = {}
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        from urllib.parse import parse_qs, urlsplit
+
+        Counting.calls += 1
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        Counting.fields = {**parse_qs(urlsplit(self.path).query), **parse_qs(body)}
+        if Counting.delay:
+            time.sleep(Counting.delay)
+        if Counting.failures > 0:
+            Counting.failures -= 1
+            self.send_response(503)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.end_headers()
+        body = {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "7"]}]}}
+        self.wfile.write(json.dumps(body).encode())
+
+
+@pytest.fixture
+def counting():
+    Counting.failures, Counting.delay, Counting.calls, Counting.fields = 0, 0.0, 0, {}
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_quick_failures_are_retried(counting):
+    Counting.failures = 2
+    a = PrometheusAdapter(PrometheusSettings(url=counting, timeout_seconds=5, retries=2))
+    (sample,) = a.query("up")
+    assert sample.value == 7 and Counting.calls == 3
+    Counting.failures, Counting.calls = 5, 0
+    with pytest.raises(PrometheusError) as err:
+        a.query("up")
+    assert err.value.reason == "QueryFailed" and Counting.calls == 3
+
+
+def test_the_query_carries_its_own_timeout(counting):
+    a = PrometheusAdapter(PrometheusSettings(url=counting, timeout_seconds=4.25, retries=0))
+    a.query("up")
+    assert Counting.fields["timeout"] == ["4250ms"]  # a duration Prometheus parses (it refuses "4.25s")
+
+
+def test_a_read_timeout_is_not_retried(counting):
+    Counting.delay = 1
+    a = PrometheusAdapter(PrometheusSettings(url=counting, timeout_seconds=0.3, retries=2))
+    started = time.monotonic()
+    with pytest.raises(PrometheusError) as err:
+        a.query("up")
+    assert err.value.reason == "PrometheusTimeout"
+    assert Counting.calls == 1 and time.monotonic() - started < 0.9
+
+
+def test_a_refused_query_says_so_and_an_overloaded_one_does_not(server, counting):
+    """422/400 are Prometheus refusing the query itself (a batch is then split to find the member at fault);
+    503 is Prometheus overloaded (retried, and not a reason to split)."""
+    Faulty.mode = "error"  # 422
+    with pytest.raises(PrometheusError) as err:
+        adapter(server).query("up")
+    assert (err.value.reason, err.value.refused) == ("QueryFailed", True)
+    Counting.failures = 5  # 503
+    with pytest.raises(PrometheusError) as err:
+        PrometheusAdapter(PrometheusSettings(url=counting, retries=0)).query("up")
+    assert (err.value.reason, err.value.refused) == ("QueryFailed", False)

@@ -61,7 +61,7 @@ def connect(kubeconfig: str | None, context: str | None) -> tuple[Any, str]:
     Like kubectl: the kubeconfig (``--kubeconfig``, ``$KUBECONFIG`` or ``~/.kube/config``); in a pod without
     one, the pod's ServiceAccount.
     """
-    from kubernetes import client, config
+    from kubernetes import config
 
     from ..kube.client import load_api_client
 
@@ -70,73 +70,24 @@ def connect(kubeconfig: str | None, context: str | None) -> tuple[Any, str]:
     if not found and kubeconfig is None and context is None and _in_cluster():
         namespace_file = Path(SERVICE_ACCOUNT_DIR) / "namespace"
         namespace = namespace_file.read_text().strip() if namespace_file.exists() else ""
-        return load_api_client(None), namespace or "default"
+        return load_api_client(in_cluster=True), namespace or "default"
     if not found:
         where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
         fail(f"no kubeconfig found at {where}: pass --kubeconfig PATH or set KUBECONFIG")
     config_file = files[0] if len(files) == 1 else None  # several files in KUBECONFIG: the client merges them
     try:
-        configuration = client.Configuration()
-        config.load_kube_config(config_file=config_file, context=context, client_configuration=configuration)
+        api_client = load_api_client(config_file, context=context, in_cluster=False)
         contexts, active = config.list_kube_config_contexts(config_file=config_file)
         if context is not None:
             active = next((c for c in contexts if c.get("name") == context), active)
     except (config.ConfigException, OSError, ValueError, TypeError, KeyError, yaml.YAMLError) as exc:
         fail(f"cannot load kubeconfig {', '.join(files)}: {_one_line(exc)}")
-    api_client = client.ApiClient(configuration)
     namespace = ((active or {}).get("context") or {}).get("namespace") or "default"
     return api_client, namespace
 
 
-class _TimedCustomObjects:
-    """CustomObjectsApi whose calls carry a request timeout (the adapter's calls set none)."""
-
-    def __init__(self, api: Any, timeout: float) -> None:
-        self._api, self._timeout = api, timeout
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._api, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            kwargs.setdefault("_request_timeout", self._timeout)
-            return attr(*args, **kwargs)
-
-        return call
-
-
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """``exc`` and what caused it (urllib3's ``reason``, then ``__cause__``/``__context__``), outermost first."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(chain) < 20 and all(current is not e for e in chain):
-        chain.append(current)
-        reason = getattr(current, "reason", None)
-        current = reason if isinstance(reason, BaseException) else (current.__cause__ or current.__context__)
-    return chain
-
-
-def _connection_reason(exc: BaseException) -> str:
-    """The innermost OS-level reason of a connection failure, e.g. ``Connection refused``."""
-    chain = _causes(exc)
-    for err in reversed(chain):
-        if isinstance(err, OSError) and err.strerror:
-            return str(err.strerror)
-    # urllib3 puts "<urllib3.connection.HTTPSConnection object at 0x...>: " in front of its reasons
-    return _one_line(chain[-1]).split(">: ", 1)[-1]
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    import urllib3
-
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):  # a ConnectTimeoutError subclass, for history
-        return False
-    return isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError)
 
 
 def fetch(
@@ -146,12 +97,11 @@ def fetch(
     (None: all)."""
     import urllib3
 
-    from ..kube.client import KubeAdapter, KubeError, NotInstalled
+    from ..kube.client import KubeAdapter, KubeError, KubeUnavailable, NotInstalled
 
     # kubectl is silent about insecure-skip-tls-verify; urllib3 would warn on every request
     warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-    adapter = KubeAdapter(api_client)
-    adapter.custom = _TimedCustomObjects(adapter.custom, timeout)
+    adapter = KubeAdapter(api_client, timeout=timeout, connect_timeout=timeout)
     server = getattr(api_client.configuration, "host", "") or "the API server"
     try:
         objectives = adapter.list(OBJECTIVE_KIND, namespace)
@@ -160,12 +110,12 @@ def fetch(
         slos = adapter.list(SLO_KIND, namespace) if needs_slos or all_slos else []
     except NotInstalled as exc:
         raise PluginError(f"{exc} (server {server}); install the okr-operator CRDs first") from None
+    except KubeUnavailable as exc:
+        if exc.timed_out:
+            raise PluginError(f"no answer from {server} within {timeout:g} s (--request-timeout)") from None
+        raise PluginError(f"cannot connect to {server}: {exc.reason}") from None
     except KubeError as exc:
         raise PluginError(f"{_one_line(exc)} (server {server})") from None
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        if any(_is_timeout(e) for e in _causes(exc)):
-            raise PluginError(f"no answer from {server} within {timeout:g} s (--request-timeout)") from None
-        raise PluginError(f"cannot connect to {server}: {_connection_reason(exc)}") from None
     return objectives, key_results, slos
 
 
@@ -291,6 +241,7 @@ def serve(
 
     import urllib3
 
+    from ..kube.client import connection_reason
     from ..webview.server import serve as serve_web
     from .serve import ViewerSource
 
@@ -299,7 +250,7 @@ def serve(
     try:
         scope = source.describe()
     except (urllib3.exceptions.HTTPError, OSError) as exc:
-        fail(f"cannot connect to {api_client.configuration.host}: {_connection_reason(exc)}")
+        fail(f"cannot connect to {api_client.configuration.host}: {connection_reason(exc)}")
     except Exception as exc:  # e.g. 401 from the API server
         fail(f"cannot ask the API server what you may list: {_one_line(exc)}")
 

@@ -80,7 +80,7 @@ class ViewerSource:
 
         if self.scopes is None or time.monotonic() - self.scopes.at > PERMISSION_TTL:
             self.scopes = viewer_scopes(self.api_client, self.namespaces, [self.fallback], self.timeout)
-        adapter = KubeAdapter(self.api_client)
+        adapter = KubeAdapter(self.api_client, timeout=self.timeout, connect_timeout=self.timeout)
         objects: list[dict[str, Any]] = []
         for kind, where in self.scopes.by_kind.items():
             try:

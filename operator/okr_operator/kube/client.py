@@ -2,16 +2,21 @@
 read-only look at the Prometheus resources that select generated rules.
 
 Synchronous (the official client); the runtime calls it from worker threads. Every write is counted so
-tests and benchmarks can check "no writes at steady state".
+tests and benchmarks can check "no writes at steady state". Every request carries a connect and a read
+timeout (constructor parameters, or ``timeout=`` per call): an API server that does not answer is a
+:class:`KubeUnavailable` error, never a hang.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import urllib3
@@ -20,6 +25,7 @@ from kubernetes.client.exceptions import ApiException
 
 from ..api import GROUP, KINDS, VERSION
 from ..rule_selection import PrometheusSelectors, SelectionView
+from .config import KubeSettings
 
 FIELD_MANAGER = "okr-operator"
 EVALUATION_MANAGER = "okr-operator-evaluation"
@@ -64,38 +70,136 @@ class AlreadyExists(KubeError):
     """A create found an object of that name."""
 
 
-def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
-    """In-cluster credentials when running in a pod, else the kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``)."""
-    if kubeconfig is None:
-        try:
-            config.load_incluster_config()
-            return client.ApiClient()
-        except config.ConfigException:
-            pass
+class KubeUnavailable(KubeError):
+    """No answer from the API server: a timeout (``timed_out``) or a connection failure (``reason``)."""
+
+    def __init__(self, what: str, *, timed_out: bool, reason: str, timeout: float) -> None:
+        detail = f"no answer within {timeout:g} s" if timed_out else f"cannot reach the API server: {reason}"
+        super().__init__(f"{what}: {detail}")
+        self.timed_out, self.reason, self.timeout = timed_out, reason, timeout
+
+
+def load_api_client(
+    kubeconfig: str | None = None,
+    *,
+    context: str | None = None,
+    in_cluster: bool | None = None,
+    retries: int = KubeSettings.retries,
+) -> client.ApiClient:
+    """An ApiClient from in-cluster credentials or a kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``).
+
+    ``in_cluster`` None: the pod's ServiceAccount when running in a pod and no kubeconfig is given, else the
+    kubeconfig; True/False: only that. ``retries``: retries of a failed connect per request; a request that was
+    sent and got no answer in time is not retried (urllib3's default would retry up to 3 times and so
+    multiply every read timeout by four).
+    """
     configuration = client.Configuration()
-    config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    if in_cluster is not False and kubeconfig is None and context is None:
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+            return _with_retries(configuration, retries)
+        except config.ConfigException:
+            if in_cluster:
+                raise
+    config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+    return _with_retries(configuration, retries)
+
+
+def _with_retries(configuration: client.Configuration, retries: int) -> client.ApiClient:
+    configuration.retries = urllib3.util.Retry(total=retries, connect=retries, read=0, redirect=0)
     return client.ApiClient(configuration)
 
 
-def _message(exc: ApiException) -> str:
-    import json
-
+def api_message(exc: ApiException) -> str:
     try:
         return str(json.loads(exc.body or "{}").get("message") or exc.reason)
     except (ValueError, AttributeError):
         return str(exc.reason)
 
 
-class KubeAdapter:
-    """The few API calls the operator makes."""
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it (urllib3's ``reason``, then ``__cause__``/``__context__``), outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 20 and all(current is not e for e in chain):
+        chain.append(current)
+        reason = getattr(current, "reason", None)
+        current = reason if isinstance(reason, BaseException) else (current.__cause__ or current.__context__)
+    return chain
 
-    def __init__(self, api_client: client.ApiClient | None = None) -> None:
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def connection_reason(exc: BaseException) -> str:
+    """The innermost OS-level reason of a connection failure, e.g. ``Connection refused``."""
+    chain = _causes(exc)
+    for err in reversed(chain):
+        if isinstance(err, OSError) and err.strerror:
+            return str(err.strerror)
+    # urllib3 puts "<urllib3.connection.HTTPSConnection object at 0x...>: " in front of its reasons
+    return _one_line(chain[-1]).split(">: ", 1)[-1]
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):  # a ConnectTimeoutError subclass, for history
+        return False
+    return isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError)
+
+
+@contextlib.contextmanager
+def _transport_errors(
+    what: str, timeout: tuple[float, float], on_timeout: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Turn what the HTTP layer raises (timeouts, refused or reset connections) into KubeUnavailable."""
+    try:
+        yield
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        timed_out = any(_is_timeout(e) for e in _causes(exc))
+        if timed_out and on_timeout is not None:
+            on_timeout()
+        raise KubeUnavailable(what, timed_out=timed_out, reason=connection_reason(exc), timeout=max(timeout)) from None
+
+
+class KubeAdapter:
+    """The few API calls the operator makes, each with a (connect, read) timeout.
+
+    ``timeout``/``connect_timeout``: seconds for every request; each method also takes ``timeout=`` to
+    shorten the read timeout of one call (the evaluation loop does, so a cycle keeps its deadline).
+    """
+
+    def __init__(
+        self,
+        api_client: client.ApiClient | None = None,
+        *,
+        timeout: float = KubeSettings.timeout_seconds,
+        connect_timeout: float = KubeSettings.connect_timeout_seconds,
+    ) -> None:
         self.api_client = api_client or load_api_client()
+        self.timeout, self.connect_timeout = timeout, connect_timeout
         self.custom = client.CustomObjectsApi(self.api_client)
         self.core = client.CoreV1Api(self.api_client)
         self.coordination = client.CoordinationV1Api(self.api_client)
         self.writes: Counter[str] = Counter()
         self._lock = threading.Lock()
+
+    def transport(self, what: str, limit: tuple[float, float]) -> contextlib.AbstractContextManager[None]:
+        """Around a request: what the HTTP layer raises becomes KubeUnavailable (a timeout drops the pool)."""
+        return _transport_errors(what, limit, self.drop_connections)
+
+    def drop_connections(self) -> None:
+        """Close the pooled connections: after a timeout they may all be dead (a black hole, a restarted
+        server), and each would cost another full timeout before the client opened a fresh one."""
+        rest = getattr(self.api_client, "rest_client", None)
+        pool = getattr(rest, "pool_manager", None)
+        if pool is not None:
+            pool.clear()
+
+    def request_timeout(self, timeout: float | None = None) -> tuple[float, float]:
+        """(connect, read) for one call: the adapter's, the read part shortened to ``timeout`` if given."""
+        read = self.timeout if timeout is None else max(min(self.timeout, timeout), 0.001)
+        return min(self.connect_timeout, read), read
 
     def _count(self, what: str) -> None:
         with self._lock:
@@ -103,78 +207,111 @@ class KubeAdapter:
 
     # ---------------------------------------------------------------- generated objects
 
-    def apply(self, obj: dict[str, Any], *, field_manager: str = FIELD_MANAGER) -> dict[str, Any]:
+    def apply(
+        self, obj: dict[str, Any], *, field_manager: str = FIELD_MANAGER, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Server-side apply ``obj`` (create or update), taking over fields edited by hand."""
         kind = obj["kind"]
         rtype = GENERATED_TYPES.get(kind) or OKR_TYPES[kind]
         meta = obj["metadata"]
+        what = f"apply {kind} {meta['namespace']}/{meta['name']}"
+        limit = self.request_timeout(timeout)
         try:
             self._count(f"apply:{kind}")
-            return self.custom.patch_namespaced_custom_object(
-                rtype.group,
-                rtype.version,
-                meta["namespace"],
-                rtype.plural,
-                meta["name"],
-                obj,
-                field_manager=field_manager,
-                force=True,
-                _content_type=APPLY,
-            )
+            with self.transport(what, limit):
+                return self.custom.patch_namespaced_custom_object(
+                    rtype.group,
+                    rtype.version,
+                    meta["namespace"],
+                    rtype.plural,
+                    meta["name"],
+                    obj,
+                    field_manager=field_manager,
+                    force=True,
+                    _content_type=APPLY,
+                    _request_timeout=limit,
+                )
         except ApiException as exc:
             if exc.status == 404:
                 raise NotInstalled(kind, rtype) from None
-            raise KubeError(f"apply {kind} {meta['namespace']}/{meta['name']}: {_message(exc)}") from None
+            raise KubeError(f"{what}: {api_message(exc)}") from None
 
-    def create(self, obj: dict[str, Any], *, field_manager: str = FIELD_MANAGER) -> dict[str, Any]:
+    def create(
+        self, obj: dict[str, Any], *, field_manager: str = FIELD_MANAGER, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Create ``obj`` (POST); AlreadyExists when the name is taken, NotInstalled without the CRD."""
         kind = obj["kind"]
         rtype = GENERATED_TYPES.get(kind) or OKR_TYPES[kind]
         meta = obj["metadata"]
+        what = f"create {kind} {meta['namespace']}/{meta['name']}"
+        limit = self.request_timeout(timeout)
         try:
             self._count(f"create:{kind}")
-            return self.custom.create_namespaced_custom_object(
-                rtype.group, rtype.version, meta["namespace"], rtype.plural, obj, field_manager=field_manager
-            )
+            with self.transport(what, limit):
+                return self.custom.create_namespaced_custom_object(
+                    rtype.group,
+                    rtype.version,
+                    meta["namespace"],
+                    rtype.plural,
+                    obj,
+                    field_manager=field_manager,
+                    _request_timeout=limit,
+                )
         except ApiException as exc:
             if exc.status == 404:
                 raise NotInstalled(kind, rtype) from None
             if exc.status == 409:
                 raise AlreadyExists(f"{kind} {meta['namespace']}/{meta['name']} already exists") from None
-            raise KubeError(f"create {kind} {meta['namespace']}/{meta['name']}: {_message(exc)}") from None
+            raise KubeError(f"{what}: {api_message(exc)}") from None
 
-    def delete(self, kind: str, namespace: str, name: str) -> bool:
+    def delete(self, kind: str, namespace: str, name: str, *, timeout: float | None = None) -> bool:
         """Delete a generated object; False when it (or its CRD) does not exist."""
         rtype = GENERATED_TYPES[kind]
+        what = f"delete {kind} {namespace}/{name}"
+        limit = self.request_timeout(timeout)
         try:
             self._count(f"delete:{kind}")
-            self.custom.delete_namespaced_custom_object(rtype.group, rtype.version, namespace, rtype.plural, name)
+            with self.transport(what, limit):
+                self.custom.delete_namespaced_custom_object(
+                    rtype.group, rtype.version, namespace, rtype.plural, name, _request_timeout=limit
+                )
             return True
         except ApiException as exc:
             if exc.status == 404:
                 return False
-            raise KubeError(f"delete {kind} {namespace}/{name}: {_message(exc)}") from None
+            raise KubeError(f"{what}: {api_message(exc)}") from None
 
-    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    def get(self, kind: str, namespace: str, name: str, *, timeout: float | None = None) -> dict[str, Any] | None:
         rtype = GENERATED_TYPES.get(kind) or OKR_TYPES[kind]
+        what = f"get {kind} {namespace}/{name}"
+        limit = self.request_timeout(timeout)
         try:
-            return self.custom.get_namespaced_custom_object(rtype.group, rtype.version, namespace, rtype.plural, name)
+            with self.transport(what, limit):
+                return self.custom.get_namespaced_custom_object(
+                    rtype.group, rtype.version, namespace, rtype.plural, name, _request_timeout=limit
+                )
         except ApiException as exc:
             if exc.status == 404:
                 return None
-            raise KubeError(f"get {kind} {namespace}/{name}: {_message(exc)}") from None
+            raise KubeError(f"{what}: {api_message(exc)}") from None
 
-    def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+    def list(self, kind: str, namespace: str | None = None, *, timeout: float | None = None) -> list[dict[str, Any]]:
         rtype = GENERATED_TYPES.get(kind) or OKR_TYPES[kind]
+        limit = self.request_timeout(timeout)
         try:
-            if namespace:
-                answer = self.custom.list_namespaced_custom_object(rtype.group, rtype.version, namespace, rtype.plural)
-            else:
-                answer = self.custom.list_cluster_custom_object(rtype.group, rtype.version, rtype.plural)
+            with self.transport(f"list {kind}", limit):
+                if namespace:
+                    answer = self.custom.list_namespaced_custom_object(
+                        rtype.group, rtype.version, namespace, rtype.plural, _request_timeout=limit
+                    )
+                else:
+                    answer = self.custom.list_cluster_custom_object(
+                        rtype.group, rtype.version, rtype.plural, _request_timeout=limit
+                    )
         except ApiException as exc:
             if exc.status == 404:
                 raise NotInstalled(kind, rtype) from None
-            raise KubeError(f"list {kind}: {_message(exc)}") from None
+            raise KubeError(f"list {kind}: {api_message(exc)}") from None
         items = answer.get("items", [])
         for item in items:  # lists leave apiVersion/kind out of items
             item.setdefault("apiVersion", rtype.api_version)
@@ -208,8 +345,21 @@ class KubeAdapter:
 
     # ---------------------------------------------------------------- status
 
-    def apply_status(self, kind: str, namespace: str, name: str, status: dict[str, Any], *, field_manager: str) -> bool:
-        """Server-side apply the fields of ``status`` this manager owns; False when the object is gone."""
+    def apply_status(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        *,
+        field_manager: str,
+        timeout: float | None = None,
+    ) -> dict[str, Any] | None:
+        """Server-side apply the fields of ``status`` this manager owns.
+
+        Returns the object as the API server has it after the write (fields this manager no longer sets
+        are gone from it), or None when the object is gone.
+        """
         rtype = OKR_TYPES[kind]
         body = {
             "apiVersion": rtype.api_version,
@@ -217,24 +367,30 @@ class KubeAdapter:
             "metadata": {"name": name, "namespace": namespace},
             "status": status,
         }
+        what = f"status of {kind} {namespace}/{name}"
+        limit = self.request_timeout(timeout)
         try:
             self._count(f"status:{kind}")
-            self.custom.patch_namespaced_custom_object_status(
-                rtype.group,
-                rtype.version,
-                namespace,
-                rtype.plural,
-                name,
-                body,
-                field_manager=field_manager,
-                force=True,
-                _content_type=APPLY,
-            )
-            return True
+            with self.transport(what, limit):
+                written = self.custom.patch_namespaced_custom_object_status(
+                    rtype.group,
+                    rtype.version,
+                    namespace,
+                    rtype.plural,
+                    name,
+                    body,
+                    field_manager=field_manager,
+                    force=True,
+                    _content_type=APPLY,
+                    _request_timeout=limit,
+                )
+            written.setdefault("apiVersion", rtype.api_version)
+            written.setdefault("kind", kind)
+            return written
         except ApiException as exc:
             if exc.status == 404:
-                return False
-            raise KubeError(f"status of {kind} {namespace}/{name}: {_message(exc)}") from None
+                return None
+            raise KubeError(f"{what}: {api_message(exc)}") from None
 
     # ---------------------------------------------------------------- events
 
@@ -246,6 +402,7 @@ class KubeAdapter:
         *,
         warning: bool = False,
         component: str = FIELD_MANAGER,
+        timeout: float | None = None,
     ) -> None:
         """Record an Event on ``involved`` (needs apiVersion, kind, metadata.name/namespace/uid)."""
         meta = involved["metadata"]
@@ -273,16 +430,19 @@ class KubeAdapter:
             "action": reason,
             "count": 1,
         }
+        what = f"event on {involved['kind']} {meta['name']}"
+        limit = self.request_timeout(timeout)
         try:
             self._count("event")
-            self.core.create_namespaced_event(meta["namespace"], body)
+            with self.transport(what, limit):
+                self.core.create_namespaced_event(meta["namespace"], body, _request_timeout=limit)
         except ApiException as exc:
-            raise KubeError(f"event on {involved['kind']} {meta['name']}: {_message(exc)}") from None
+            raise KubeError(f"{what}: {api_message(exc)}") from None
 
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ApiException):
-        return f"{'forbidden' if exc.status == 403 else f'HTTP {exc.status}'}: {_message(exc)}"
+        return f"{'forbidden' if exc.status == 403 else f'HTTP {exc.status}'}: {api_message(exc)}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -295,66 +455,3 @@ def _unreadable(exc: Exception, resource: str) -> str:
             "see docs/rule-selection.md), so it cannot see which Prometheus loads rules"
         )
     return f"reading Prometheus resources failed ({_reason(exc)})"
-
-
-class LeaderLease:
-    """A coordination.k8s.io Lease: whoever holds it (and renews it in time) runs the evaluation loop."""
-
-    def __init__(self, kube: KubeAdapter, name: str, namespace: str, identity: str, duration: int = 30) -> None:
-        self.kube, self.name, self.namespace, self.identity, self.duration = kube, name, namespace, identity, duration
-
-    def acquire_or_renew(self) -> bool:
-        now = datetime.now(UTC)
-        api = self.kube.coordination
-        try:
-            lease = api.read_namespaced_lease(self.name, self.namespace)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise KubeError(f"lease {self.namespace}/{self.name}: {_message(exc)}") from None
-            body = {
-                "apiVersion": "coordination.k8s.io/v1",
-                "kind": "Lease",
-                "metadata": {"name": self.name, "namespace": self.namespace},
-                "spec": self._spec(now, acquired=now, transitions=0),
-            }
-            try:
-                api.create_namespaced_lease(self.namespace, body)
-                return True
-            except ApiException as create_exc:
-                if create_exc.status == 409:
-                    return False
-                raise KubeError(f"lease {self.namespace}/{self.name}: {_message(create_exc)}") from None
-        spec = lease.spec
-        holder = spec.holder_identity
-        renewed = spec.renew_time
-        expired = renewed is None or renewed + timedelta(seconds=spec.lease_duration_seconds or self.duration) < now
-        if holder != self.identity and not expired:
-            return False
-        transitions = (spec.lease_transitions or 0) + (0 if holder == self.identity else 1)
-        acquired = spec.acquire_time if holder == self.identity and spec.acquire_time else now
-        body = {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {
-                "name": self.name,
-                "namespace": self.namespace,
-                "resourceVersion": lease.metadata.resource_version,
-            },
-            "spec": self._spec(now, acquired=acquired, transitions=transitions),
-        }
-        try:
-            api.replace_namespaced_lease(self.name, self.namespace, body)
-            return True
-        except ApiException as exc:
-            if exc.status == 409:  # someone else renewed or took it first
-                return False
-            raise KubeError(f"lease {self.namespace}/{self.name}: {_message(exc)}") from None
-
-    def _spec(self, now: datetime, *, acquired: datetime, transitions: int) -> dict[str, Any]:
-        return {
-            "holderIdentity": self.identity,
-            "leaseDurationSeconds": self.duration,
-            "acquireTime": acquired.isoformat(timespec="microseconds"),
-            "renewTime": now.isoformat(timespec="microseconds"),
-            "leaseTransitions": transitions,
-        }

@@ -1,8 +1,13 @@
-"""Prometheus adapter on prometheus-api-client: instant queries with auth, tenancy, timeouts and retries.
+"""Prometheus adapter on prometheus-api-client: instant queries with auth, tenancy, timeouts, retries, deadlines.
 
 Evaluation sends a handful of large batched queries per cycle, so queries go out as POST (a query of
 many SLOs does not fit in a URL). Failures become :class:`PrometheusError` with a reason the status
 conditions show (PrometheusUnreachable, PrometheusTimeout, QueryFailed, BadResponse).
+
+Time limits: every attempt has a connect and a read timeout (``connect_timeout_seconds``,
+``timeout_seconds``), and the read timeout goes to Prometheus as the query's own ``timeout`` (it stops
+evaluating when we stop waiting). Quick failures (connection refused or reset, 429/502/503/504) are retried
+``retries`` times after a short backoff; a read timeout is not (the query already had its full time).
 """
 
 from __future__ import annotations
@@ -23,6 +28,16 @@ from .config import PrometheusSettings
 from .types import PrometheusError, Sample, parse_result
 
 TENANT_HEADER = "X-Scope-OrgID"
+RETRY_STATUSES = (429, 502, 503, 504)
+BACKOFF_SECONDS = 0.5  # before the first retry; doubled for each next one
+
+
+class _Retryable(Exception):
+    """An attempt that failed quickly and may be tried again: the error to raise if no try is left."""
+
+    def __init__(self, error: PrometheusError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class PrometheusAdapter:
@@ -50,17 +65,10 @@ class PrometheusAdapter:
             headers["Authorization"] = f"Bearer {token}"
         if settings.tenant:
             headers[TENANT_HEADER] = settings.tenant
-        retry = Retry(
-            total=settings.retries,
-            backoff_factor=0.5,
-            status_forcelist=(429, 502, 503, 504),
-            allowed_methods=("GET", "POST"),
-            raise_on_status=False,
-        )
         self._client = PrometheusConnect(
             url=settings.url.rstrip("/"),
             headers=headers,
-            retry=retry,
+            retry=Retry(total=0, raise_on_status=False),  # retries are ours: they must respect the deadline
             auth=settings.basic_auth(),
             session=session,
             timeout=settings.timeout_seconds,
@@ -73,7 +81,7 @@ class PrometheusAdapter:
         started = time.monotonic()
         error: str | None = None
         try:
-            return self._post(expr, params)
+            return self._with_retries(expr, params)
         except PrometheusError as exc:
             error = exc.reason
             raise
@@ -88,18 +96,33 @@ class PrometheusAdapter:
         """:meth:`query` in a worker thread, off the event loop."""
         return await asyncio.to_thread(self.query, expr, at)
 
-    def _post(self, expr: str, params: dict[str, str]) -> list[Sample]:
+    def _with_retries(self, expr: str, params: dict[str, str]) -> list[Sample]:
+        backoff = BACKOFF_SECONDS
+        for attempt in range(self.settings.retries + 1):
+            try:
+                return self._post(expr, params, self.settings.timeout_seconds)
+            except _Retryable as exc:
+                if attempt == self.settings.retries:
+                    raise exc.error from None
+                time.sleep(backoff)
+                backoff *= 2
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
+    def _post(self, expr: str, params: dict[str, str], read: float) -> list[Sample]:
         client = self._client
+        timeout = (min(self.settings.connect_timeout_seconds, read), read)
+        # Prometheus stops evaluating when we stop waiting (it caps this at its own --query.timeout).
+        params = {**params, "timeout": f"{max(int(read * 1000), 1)}ms"}
         try:
             if len(expr) < 4000:
-                return parse_result(client.custom_query(expr, params=params))
+                return parse_result(client.custom_query(expr, params=params, timeout=timeout))
             # Long batched queries go in the form body: a URL of hundreds of kilobytes is refused.
             response = client._session.post(  # the session is ours (passed in above)
                 f"{client.url}/api/v1/query",
                 data={"query": expr, **params},
                 headers=client.headers,
                 auth=client.auth,
-                timeout=self.settings.timeout_seconds,
+                timeout=timeout,
             )
             if response.status_code != 200:
                 raise PrometheusApiClientException(f"HTTP Status Code {response.status_code} ({response.content!r})")
@@ -107,24 +130,31 @@ class PrometheusAdapter:
         except requests.exceptions.JSONDecodeError as exc:  # before RequestException: it is one too
             raise PrometheusError("BadResponse", f"Prometheus answered with something else than JSON: {exc}") from None
         except requests.exceptions.RequestException as exc:
-            # With retries, urllib3 wraps a read timeout in MaxRetryError inside a ConnectionError.
-            if isinstance(exc, requests.exceptions.Timeout) or isinstance(
-                getattr(exc.args[0] if exc.args else None, "reason", None), ReadTimeoutError
-            ):
+            if _is_timeout(exc):
                 raise PrometheusError(
-                    "PrometheusTimeout", f"no answer from {self.settings.url} within {self.settings.timeout_seconds:g}s"
+                    "PrometheusTimeout", f"no answer from {self.settings.url} within {read:g}s"
                 ) from None
-            raise PrometheusError("PrometheusUnreachable", f"cannot reach {self.settings.url}: {_short(exc)}") from None
+            raise _Retryable(
+                PrometheusError("PrometheusUnreachable", f"cannot reach {self.settings.url}: {_short(exc)}")
+            ) from None
         except PrometheusApiClientException as exc:
             refused = bool(re.search(r"HTTP Status Code (400|422)\b", str(exc)))
-            raise PrometheusError(
-                "QueryFailed", f"Prometheus refused the query: {_short(exc)}", refused=refused
-            ) from None
+            error = PrometheusError("QueryFailed", f"Prometheus refused the query: {_short(exc)}", refused=refused)
+            if any(f"HTTP Status Code {code} " in str(exc) for code in RETRY_STATUSES):
+                raise _Retryable(error) from None
+            raise error from None
         except ValueError as exc:  # not JSON
             raise PrometheusError("BadResponse", f"Prometheus answered with something else than JSON: {exc}") from None
 
     def close(self) -> None:
         self._client.close()
+
+
+def _is_timeout(exc: requests.exceptions.RequestException) -> bool:
+    # urllib3 wraps a read timeout in MaxRetryError inside a ConnectionError.
+    return isinstance(exc, requests.exceptions.Timeout) or isinstance(
+        getattr(exc.args[0] if exc.args else None, "reason", None), ReadTimeoutError
+    )
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:

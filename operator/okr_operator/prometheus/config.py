@@ -14,8 +14,9 @@ class PrometheusSettings:
     """How to reach Prometheus (or Thanos/Mimir/Cortex) for evaluation."""
 
     url: str = DEFAULT_URL
-    timeout_seconds: float = 10.0
-    retries: int = 2
+    timeout_seconds: float = 10.0  # read timeout of one attempt (also sent as the query's own timeout)
+    connect_timeout_seconds: float = 5.0
+    retries: int = 2  # retries of quick failures (refused or reset connections, 429/502/503/504)
     bearer_token_file: str | None = None
     basic_auth_username: str | None = None
     basic_auth_password_file: str | None = None

@@ -20,7 +20,8 @@ from ..api import MAINTENANCE_WINDOW_KIND as MW_KIND
 from ..api.identity import Ref, entry_from_body
 from ..generate import RenderOptions, find_objective, objects_for_key_result, objects_for_slo
 from ..generated import MANAGED_BY
-from ..kube.client import FIELD_MANAGER, KubeAdapter, KubeError, LeaderLease
+from ..kube.client import FIELD_MANAGER, KubeAdapter, KubeError
+from ..kube.lease import LeaderLease
 from ..maintenance.schedule import applicable, rule_intervals
 from ..prometheus.adapter import PrometheusAdapter
 from ..webview.server import serve as serve_web

@@ -16,7 +16,8 @@ from typing import Any
 from ..api.identity import Ref
 from ..evaluation.cycle import Evaluator, Outcome
 from ..evaluation.snapshot import Snapshot
-from ..kube.client import EVALUATION_MANAGER, KubeAdapter, KubeError, LeaderLease
+from ..kube.client import EVALUATION_MANAGER, KubeAdapter, KubeError
+from ..kube.lease import LeaderLease
 from ..prometheus.adapter import PrometheusAdapter
 from . import memory
 from .metrics import Metrics
