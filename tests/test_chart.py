@@ -191,6 +191,14 @@ def test_deployment_is_hardened(which, request):
     assert workload.workload_problems(one(objs, "Deployment")) == []
 
 
+@pytest.mark.parametrize("which", ["rendered", "full"])
+def test_probes_ask_about_the_operator_itself(which, request):
+    """Liveness on /healthz (loop and watches), readiness on /readyz (also: watching every kind, one cycle)."""
+    container = operator_container(request.getfixturevalue(which))
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+
+
 # ------------------------------------------------------------------------------------- settings
 
 

@@ -142,6 +142,7 @@ def test_deployment_is_hardened(rendered):
         {"name": "web", "containerPort": 8081, "protocol": "TCP"},
     ]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
     assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp"}
 
 

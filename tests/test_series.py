@@ -8,6 +8,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from okr_operator.api.identity import Ref, entry_from_body
+from okr_operator.runtime.health import Health
 from okr_operator.runtime.metrics import Metrics, StatusSeries, serve
 from okr_operator.series import Family, exposition, status_families
 from okr_operator.series_names import PACE_STATES, SLO_STATES
@@ -180,7 +181,7 @@ def test_the_operator_serves_the_status_series_with_its_own_metrics():
     metrics.reconciles.labels("Objective", "ok").inc()
 
     async def scrape():
-        runner = await serve(metrics, 0, stale_after=60)
+        runner = await serve(metrics, Health(stale_after=60), 0)
         try:
             port = runner.addresses[0][1]
             async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as resp:

@@ -30,21 +30,12 @@ from ..generate import (
     objects_for_key_result,
     objects_for_slo,
 )
+from ..options import key_values_option, prometheus_options, prometheus_settings
 from ..prometheus.config import DEFAULT_URL
 from .convert import convert
 from .report import okrctl_report
 
 FILES_HELP = "Manifest file, directory (read recursively) or - for stdin. Repeatable."
-
-
-def _labels(values: tuple[str, ...]) -> dict[str, str]:
-    labels = {}
-    for value in values:
-        key, sep, val = value.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{value!r}: use KEY=VALUE, e.g. release=kube-prometheus-stack")
-        labels[key] = val
-    return labels
 
 
 def _load(files: tuple[str, ...], namespace: str) -> ManifestSet:
@@ -121,6 +112,7 @@ def generated_objects(
     "--rule-label",
     multiple=True,
     metavar="KEY=VALUE",
+    callback=key_values_option,
     help="Label for generated PrometheusRules (what your Prometheus ruleSelector matches). Repeatable.",
 )
 @click.option(
@@ -134,7 +126,7 @@ def generate(
     files: tuple[str, ...],
     namespace: str,
     output_dir: Path | None,
-    rule_label: tuple[str, ...],
+    rule_label: dict[str, str],
     prometheus_address: str,
     at: str | None,
 ) -> None:
@@ -144,7 +136,7 @@ def generate(
         _report(manifests, quiet_warnings=True)
         click.echo(f"{len(manifests.errors)} problem(s); nothing generated (run okrctl validate)", err=True)
         sys.exit(1)
-    options = RenderOptions(rule_labels=_labels(rule_label), prometheus_address=prometheus_address)
+    options = RenderOptions(rule_labels=rule_label, prometheus_address=prometheus_address)
     objects = generated_objects(manifests, options, _parse_time(at))
     if output_dir is None:
         sys.stdout.write(yamlio.dump_all(objects))
@@ -182,27 +174,14 @@ def crds(output_dir: Path | None, check: bool) -> None:
     click.echo(f"wrote {len(rendered)} CRD(s) to {output_dir} ({len(stale)} changed)", err=True)
 
 
-def _prometheus_options(func: Any) -> Any:
-    """The Prometheus connection flags, the same as the operator's settings."""
-    options = [
-        click.option("--prometheus", "url", required=True, metavar="URL", help="Prometheus/Thanos/Mimir URL."),
-        click.option("--tenant", help="X-Scope-OrgID header (Mimir, Cortex, Thanos receive)."),
-        click.option("--bearer-token-file", type=click.Path(exists=True, dir_okay=False), help="Bearer token file."),
-        click.option("--basic-auth-username", help="Basic auth user."),
-        click.option("--basic-auth-password-file", type=click.Path(exists=True, dir_okay=False)),
-        click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS."),
-        click.option("--insecure-skip-verify", is_flag=True, help="Do not verify the server certificate."),
-        click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per query."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+# okrctl's Prometheus flags: the operator's (--prometheus-<field>), okrctl's earlier names as aliases.
+prometheus_flags = prometheus_options(defaults={"timeout_seconds": 30.0, "retries": 1}, required=("url",), aliases=True)
 
 
 @cli.command()
 @click.option("-f", "--filename", "files", multiple=True, metavar="PATH", help=FILES_HELP)
 @click.option("-n", "--namespace", default="default", show_default=True, help="Namespace for objects without one.")
-@_prometheus_options
+@prometheus_flags
 @click.option("--at", "at", metavar="RFC3339", help="Evaluate at this time (default: now), e.g. 2026-11-20T12:00:00Z.")
 @click.option(
     "--sli-source",
@@ -232,27 +211,16 @@ def evaluate(files: tuple[str, ...], namespace: str, at: str | None, sli_source:
     else:
         status_tables(objects)
     if outcome.queries and outcome.query_errors == outcome.queries:
-        click.echo(f"error: every query to {conn['url']} failed; see the MetricsAvailable conditions", err=True)
+        url = conn["prometheus_url"]
+        click.echo(f"error: every query to {url} failed; see the MetricsAvailable conditions", err=True)
         sys.exit(1)
 
 
 def prometheus_adapter(conn: dict[str, Any]) -> Any:
     """The Prometheus adapter of the connection flags (okrctl evaluate, okrctl report)."""
     from ..prometheus.adapter import PrometheusAdapter
-    from ..prometheus.config import PrometheusSettings
 
-    settings = PrometheusSettings(
-        url=conn["url"],
-        timeout_seconds=conn["timeout"],
-        retries=1,
-        bearer_token_file=conn["bearer_token_file"],
-        basic_auth_username=conn["basic_auth_username"],
-        basic_auth_password_file=conn["basic_auth_password_file"],
-        ca_file=conn["ca_file"],
-        insecure_skip_verify=conn["insecure_skip_verify"],
-        tenant=conn["tenant"],
-    )
-    return PrometheusAdapter(settings)
+    return PrometheusAdapter(prometheus_settings(conn))
 
 
 def evaluate_snapshot(adapter: Any, snapshot: Any, when: datetime, sli_source: str) -> Any:
@@ -329,7 +297,7 @@ def _read(path: Path) -> str | None:
 
 
 cli.add_command(convert)
-cli.add_command(okrctl_report(_prometheus_options))
+cli.add_command(okrctl_report(prometheus_flags))
 
 
 def main() -> None:

@@ -95,7 +95,7 @@ def okrctl_report(prometheus_options: Callable[[Any], Any]) -> click.Command:
         snapshot = Snapshot.from_models(manifests.models)  # type: ignore[arg-type]
         outcome = evaluate_snapshot(adapter, snapshot, when, sli_source)
         if outcome.queries and outcome.query_errors == outcome.queries:
-            click.echo(f"error: every query to {conn['url']} failed; nothing to report", err=True)
+            click.echo(f"error: every query to {conn['prometheus_url']} failed; nothing to report", err=True)
             sys.exit(1)
         bodies = evaluated_bodies(manifests.models, outcome.statuses)
         objectives = _of_kind(bodies, OBJECTIVE_KIND)
@@ -119,7 +119,7 @@ def okrctl_report(prometheus_options: Callable[[Any], Any]) -> click.Command:
             _of_kind(bodies, SLO_KIND),
             now=when,
             period=chosen,
-            source=f"evaluated by okrctl from the manifests and {conn['url']} as of {_iso(when)}",
+            source=f"evaluated by okrctl from the manifests and {conn['prometheus_url']} as of {_iso(when)}",
             slo_months=slo_months,
         )
         sys.stdout.write(render(result, output))

@@ -56,14 +56,9 @@ def workload_problems(deployment: dict[str, Any]) -> list[str]:
 
 def known_env_names() -> set[str]:
     """Every environment variable the operator reads: ``OKR_*`` from the settings dataclasses, and POD_NAME."""
-    from dataclasses import fields
+    from ..runtime.settings import env_names
 
-    from ..runtime.settings import ENV_PREFIX, Settings
-
-    names = {f"{ENV_PREFIX}{f.name.upper()}" for f in fields(Settings) if f.name != "prometheus"}
-    prometheus = type(Settings().prometheus)
-    names |= {f"{ENV_PREFIX}PROMETHEUS_{f.name.upper()}" for f in fields(prometheus)}
-    return names | set(POD_ENV)
+    return env_names() | set(POD_ENV)
 
 
 def container_env(container: dict[str, Any], field_values: dict[str, str] | None = None) -> dict[str, str]:

@@ -3,6 +3,13 @@
 One asyncio task for all objects (no per-object timers). Only the holder of the leader Lease writes
 (or every replica in standalone mode, which is meant for one replica). Handlers call ``nudge()`` after a
 spec change so the new figures show within a second instead of a full interval.
+
+The loop keeps its rhythm whatever Prometheus and the API server do: every request has a timeout, a cycle
+stops querying a Prometheus that stopped answering (cycle_queries.py: at most two query timeouts a cycle;
+what was not answered is ``MetricsAvailable=False, reason PrometheusTimeout``, last values kept), and status
+writes stop at the first one the API server does not answer (one request timeout, not one per object); an
+API server that answers gets every due status in the same cycle. Statuses not written are still "changed"
+next cycle, so they are written then.
 """
 
 from __future__ import annotations
@@ -16,11 +23,14 @@ from typing import Any
 from ..api.identity import Ref
 from ..evaluation.cycle import Evaluator, Outcome
 from ..evaluation.snapshot import Snapshot
-from ..kube.client import EVALUATION_MANAGER, KubeAdapter, KubeError
+from ..kube.client import EVALUATION_MANAGER, KubeError, KubeUnavailable
 from ..kube.lease import LeaderLease
 from ..prometheus.adapter import PrometheusAdapter
 from . import memory
+from .cycle_queries import CycleQueries
+from .health import Health
 from .metrics import Metrics
+from .status import StatusWriter
 from .store import Store
 
 log = logging.getLogger("okr_operator.evaluation")
@@ -32,14 +42,16 @@ class EvaluationLoop:
         self,
         *,
         store: Store,
-        kube: KubeAdapter,
+        writer: StatusWriter,
         prometheus: PrometheusAdapter,
         metrics: Metrics,
+        health: Health,
         interval: float,
         sli_source: str,
         lease: LeaderLease | None,
     ) -> None:
-        self.store, self.kube, self.prometheus, self.metrics = store, kube, prometheus, metrics
+        self.store, self.writer, self.prometheus, self.metrics = store, writer, prometheus, metrics
+        self.health = health
         self.interval, self.sli_source, self.lease = interval, sli_source, lease
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -62,7 +74,7 @@ class EvaluationLoop:
                 log.exception("evaluation cycle failed")
                 self.metrics.evaluations.labels("error").inc()
             memory.release()  # the cycle's models and responses are garbage now
-            self.metrics.beat()
+            self.health.beat()
             await self._sleep(max(self.interval - (time.monotonic() - started), 0.0))
 
     async def _sleep(self, seconds: float) -> None:
@@ -73,13 +85,21 @@ class EvaluationLoop:
             pass
         self._wake.clear()
 
+    async def _leader(self) -> bool | None:
+        """Whether this replica writes this cycle; None when the Lease could not be read or renewed."""
+        if self.lease is None:
+            return True
+        try:
+            return await asyncio.to_thread(self.lease.acquire_or_renew)
+        except KubeError as exc:  # cannot renew: do not write (another replica may take over)
+            log.warning("leader lease not renewed, not writing this cycle: %s", exc)
+            return None
+
     async def cycle(self) -> Outcome | None:
-        leader = True
-        if self.lease is not None:
-            leader = await asyncio.to_thread(self.lease.acquire_or_renew)
+        leader = await self._leader()
         self.metrics.leader.set(1 if leader else 0)
         if not leader:
-            self.metrics.evaluations.labels("standby").inc()
+            self.metrics.evaluations.labels("standby" if leader is False else "error").inc()
             self.metrics.statuses.update([], {})  # a standby exports no (stale) figures: alerts read the leader's
             return None
         bodies = self.store.bodies()
@@ -87,9 +107,12 @@ class EvaluationLoop:
             self.metrics.objects.labels(kind).set(sum(1 for b in bodies if b.get("kind") == kind))
         snapshot = Snapshot.from_bodies(bodies)
         now = datetime.now(UTC)
+        queries = CycleQueries(self.prometheus.query)
         with self.metrics.evaluation_seconds.time():
-            evaluator = Evaluator(self.prometheus.query, sli_source=self.sli_source)
+            evaluator = Evaluator(queries, sli_source=self.sli_source)
             outcome = await asyncio.to_thread(evaluator.evaluate, snapshot, now)
+        if queries.skipped:
+            log.warning("%d queries not sent this cycle: %s", queries.skipped, queries.unanswered)
         await self._write(outcome, bodies)
         await asyncio.to_thread(self.metrics.statuses.update, snapshot.all(), outcome.statuses)
         self.metrics.evaluations.labels("ok" if not outcome.query_errors else "partial").inc()
@@ -98,25 +121,23 @@ class EvaluationLoop:
         return outcome
 
     async def _write(self, outcome: Outcome, bodies: list[dict[str, Any]]) -> None:
-        by_ref = {Ref(b["kind"], b["metadata"].get("namespace") or "default", b["metadata"]["name"]): b for b in bodies}
-        for ref, status in sorted(outcome.changed.items()):
+        """Write what changed (until the API server stops answering); Events only for statuses written."""
+        written: set[Ref] = set()
+        pending = sorted(outcome.changed.items())
+        for done, (ref, status) in enumerate(pending):
             try:
-                written = await asyncio.to_thread(
-                    self.kube.apply_status, ref.kind, ref.namespace, ref.name, status, field_manager=EVALUATION_MANAGER
-                )
+                if await self.writer.write(ref, status, manager=EVALUATION_MANAGER):
+                    written.add(ref)
+                    log.info("status of %s written: %s changed", ref, ", ".join(outcome.changed_fields.get(ref, ())))
+            except KubeUnavailable as exc:  # the API server does not answer: the rest waits for the next cycle
+                log.warning("status of %s not written (%d left for the next cycle): %s", ref, len(pending) - done, exc)
+                break
             except KubeError as exc:
                 log.warning("status of %s not written: %s", ref, exc)
-                continue
-            if written:
-                log.info("status of %s written: %s changed", ref, ", ".join(outcome.changed_fields.get(ref, ())))
-                self.metrics.status_writes.labels(ref.kind).inc()
-                self.store.merge_status(ref, status)
+        by_ref = {Ref(b["kind"], b["metadata"].get("namespace") or "default", b["metadata"]["name"]): b for b in bodies}
         for t in outcome.transitions:
             body = by_ref.get(t.ref)
-            if body is None:
-                continue
+            if body is None or t.ref not in written:
+                continue  # not written: the transition is seen (and recorded) again next cycle
             reason = "StateChanged" if t.what == "state" else t.new
-            try:
-                await asyncio.to_thread(self.kube.event, body, reason, t.message, warning=t.warning)
-            except KubeError as exc:
-                log.warning("event on %s not recorded: %s", t.ref, exc)
+            await self.writer.event(body, reason, t.message, warning=t.warning)

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from ..options import key_values_option, prometheus_options
 from .settings import from_env
 
 
@@ -19,15 +20,19 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--prometheus-url", help="Prometheus (or Thanos/Mimir/Cortex) URL. Env: OKR_PROMETHEUS_URL.")
-@click.option("--prometheus-tenant", help="X-Scope-OrgID header value. Env: OKR_PROMETHEUS_TENANT.")
-@click.option("--prometheus-bearer-token-file", help="File with a bearer token. Env: OKR_PROMETHEUS_BEARER_TOKEN_FILE.")
-@click.option("--prometheus-ca-file", help="CA bundle for TLS. Env: OKR_PROMETHEUS_CA_FILE.")
+@prometheus_options(env_help=True)
 @click.option("--interval", help="Evaluation interval, e.g. 30s. Env: OKR_INTERVAL.")
 @click.option(
     "--namespace", "namespaces", multiple=True, help="Watch only these namespaces (repeatable). Default: all."
 )
-@click.option("--rule-label", "rule_labels", multiple=True, help="KEY=VALUE label for generated PrometheusRules.")
+@click.option(
+    "--rule-label",
+    "rule_labels",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=key_values_option,
+    help="Label for generated PrometheusRules (repeatable). Env: OKR_RULE_LABELS (comma-separated).",
+)
 @click.option("--sli-source", type=click.Choice(["raw", "recorded"]), help="Query raw series or our recording rules.")
 @click.option("--metrics-port", type=int, help="Port of /metrics and /healthz. Env: OKR_METRICS_PORT.")
 @click.option("--web/--no-web", default=None, help="Serve the read-only web view (default: on). Env: OKR_WEB.")
@@ -38,30 +43,32 @@ def cli() -> None:
 )
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run(
-    namespaces: tuple[str, ...], rule_labels: tuple[str, ...], verbose: bool, standalone: bool | None, **flags: Any
+    namespaces: tuple[str, ...], rule_labels: dict[str, str], verbose: bool, standalone: bool | None, **flags: Any
 ) -> None:
     """Run the operator until interrupted."""
     import kopf
 
-    from . import handlers
+    from . import handlers  # noqa: F401  (registers the handlers)
+    from .state import identity
 
-    labels = dict(item.split("=", 1) for item in rule_labels if "=" in item) or None
     try:
         settings = from_env(
-            namespaces=tuple(namespaces) or None, rule_labels=labels, standalone=standalone or None, **flags
+            namespaces=tuple(namespaces) or None,
+            rule_labels=rule_labels or None,
+            standalone=standalone or None,
+            **flags,
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    handlers.configure(settings)
-    identity = handlers.identity()
-    priority = settings.priority or (zlib.crc32(identity.encode()) % 10000 + 1)
+    priority = settings.priority or (zlib.crc32(identity().encode()) % 10000 + 1)
     peering: dict[str, Any] = {"standalone": True}
     if not settings.standalone:  # a named peering makes kopf require the KopfPeering CRDs (config/crd installs them)
         peering = {"peering_name": settings.peering_name, "priority": priority}
-    kopf.run(clusterwide=not settings.namespaces, namespaces=settings.namespaces, **peering)
+    memo = kopf.Memo(settings=settings)  # the startup handler builds the Runtime from it (handlers.startup)
+    kopf.run(clusterwide=not settings.namespaces, namespaces=settings.namespaces, memo=memo, **peering)
 
 
 def main() -> None:

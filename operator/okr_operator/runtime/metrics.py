@@ -1,8 +1,7 @@
-"""Self-metrics (``/metrics``) and liveness (``/healthz``) on one small aiohttp server."""
+"""Self-metrics (``/metrics``), liveness (``/healthz``) and readiness (``/readyz``) on one small aiohttp server."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,6 +10,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from ..api.identity import Entry, Ref
 from ..series import exposition, status_families
+from .health import Health
+
+# Query errors that mean Prometheus did not answer (QueryFailed is an answer: it refused the query).
+NO_ANSWER = ("PrometheusUnreachable", "PrometheusTimeout", "BadResponse")
 
 
 class StatusSeries:
@@ -50,20 +53,22 @@ class Metrics:
         self.status_writes = Counter("okr_status_writes", "Status writes to the API.", ["kind"], registry=r)
         self.leader = Gauge("okr_evaluation_leader", "1 while this replica runs the evaluation loop.", registry=r)
         self.objects = Gauge("okr_objects", "okr.dev objects known to the operator.", ["kind"], registry=r)
-        self.heartbeat = time.monotonic()
+        self.prometheus_up = Gauge(
+            "okr_prometheus_up",
+            "1 when Prometheus answered the last query, 0 when it did not (timeout, unreachable).",
+            registry=r,
+        )
 
     def on_query(self, _expr: str, seconds: float, error: str | None) -> None:
         self.queries.inc()
         self.query_seconds.observe(seconds)
+        self.prometheus_up.set(0 if error in NO_ANSWER else 1)
         if error:
             self.query_errors.labels(error).inc()
 
-    def beat(self) -> None:
-        self.heartbeat = time.monotonic()
 
-
-async def serve(metrics: Metrics, port: int, *, stale_after: float) -> web.AppRunner:
-    """Start the /metrics + /healthz server; /healthz fails when the loop has not beaten for ``stale_after`` s."""
+async def serve(metrics: Metrics, health: Health, port: int) -> web.AppRunner:
+    """Start the /metrics, /healthz (liveness) and /readyz (readiness) server."""
 
     async def metrics_handler(_: web.Request) -> web.Response:
         return web.Response(
@@ -72,14 +77,17 @@ async def serve(metrics: Metrics, port: int, *, stale_after: float) -> web.AppRu
         )
 
     async def health_handler(_: web.Request) -> web.Response:
-        age = time.monotonic() - metrics.heartbeat
-        if age > stale_after:
-            return web.Response(status=503, text=f"evaluation loop silent for {age:.0f}s\n")
-        return web.Response(text="ok\n")
+        ok, why = health.live()
+        return web.Response(status=200 if ok else 503, text=f"{why}\n")
+
+    async def ready_handler(_: web.Request) -> web.Response:
+        ok, why = health.ready()
+        return web.Response(status=200 if ok else 503, text=f"{why}\n")
 
     app = web.Application()
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/healthz", health_handler)
+    app.router.add_get("/readyz", ready_handler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", port).start()

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..api.common import parse_duration
+from ..kube.config import KubeSettings
+from ..options import parse_key_values
 from ..prometheus.config import PrometheusSettings
 
 ENV_PREFIX = "OKR_"
@@ -21,6 +23,7 @@ class Settings:
     """Everything the operator can be told."""
 
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    kube: KubeSettings = field(default_factory=KubeSettings)  # API request and watch timeouts
     interval: str = "30s"  # evaluation interval
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     rule_labels: dict[str, str] = field(default_factory=dict)  # for the Prometheus ruleSelector
@@ -44,16 +47,6 @@ class Settings:
         return self.gate_prometheus_address or self.prometheus.url
 
 
-def _parse_labels(text: str) -> dict[str, str]:
-    labels = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"label {item!r}: use KEY=VALUE[,KEY=VALUE...]")
-        labels[key.strip()] = value.strip()
-    return labels
-
-
 def _convert(kind: Any, raw: str) -> Any:
     if kind in (bool, "bool"):
         return raw.strip().lower() in ("1", "true", "yes", "on")
@@ -64,36 +57,60 @@ def _convert(kind: Any, raw: str) -> Any:
     if "tuple" in str(kind):
         return tuple(filter(None, (p.strip() for p in raw.split(","))))
     if "dict" in str(kind):
-        return _parse_labels(raw)
+        return parse_key_values([raw])
     return raw
+
+
+def _from_env_var(name: str, kind: Any, raw: str) -> Any:
+    try:
+        return _convert(kind, raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r}: {exc}") from None
+
+
+# Settings grouped in their own dataclass: OKR_<GROUP>_<FIELD> in the environment, <group>_<field> as overrides.
+NESTED = {"prometheus": PrometheusSettings, "kube": KubeSettings}
+
+
+def _nested(group: str, kind: Any, env: dict[str, str], overrides: dict[str, Any]) -> Any:
+    values: dict[str, Any] = {}
+    for f in fields(kind):
+        name = f"{ENV_PREFIX}{group.upper()}_{f.name.upper()}"
+        if env.get(name) is not None:
+            values[f.name] = _from_env_var(name, f.type, env[name])
+        override = overrides.pop(f"{group}_{f.name}", None)
+        if override is not None:
+            values[f.name] = override
+    return kind(**values)
+
+
+def env_names() -> set[str]:
+    """Every ``OKR_*`` variable the settings read."""
+    names = {f"{ENV_PREFIX}{f.name.upper()}" for f in fields(Settings) if f.name not in NESTED}
+    for group, kind in NESTED.items():
+        names |= {f"{ENV_PREFIX}{group.upper()}_{f.name.upper()}" for f in fields(kind)}
+    return names
 
 
 def from_env(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from ``OKR_*`` variables (``OKR_PROMETHEUS_URL``, ``OKR_INTERVAL``, ...) and overrides.
 
-    ``overrides`` use the field names; ``prometheus_*`` names set the Prometheus fields.
+    ``overrides`` use the field names; ``prometheus_*`` and ``kube_*`` names set the fields of those groups.
     Unset overrides (None) are ignored.
     """
     env = dict(os.environ if env is None else env)
-    prom_values: dict[str, Any] = {}
-    for f in fields(PrometheusSettings):
-        raw = env.get(f"{ENV_PREFIX}PROMETHEUS_{f.name.upper()}")
-        if raw is not None:
-            prom_values[f.name] = _convert(f.type, raw)
-        if overrides.get(f"prometheus_{f.name}") is not None:
-            prom_values[f.name] = overrides.pop(f"prometheus_{f.name}")
-        overrides.pop(f"prometheus_{f.name}", None)
-    values: dict[str, Any] = {"prometheus": PrometheusSettings(**prom_values)}
+    values: dict[str, Any] = {group: _nested(group, kind, env, overrides) for group, kind in NESTED.items()}
     for f in fields(Settings):
-        if f.name == "prometheus":
+        if f.name in NESTED:
             continue
-        raw = env.get(f"{ENV_PREFIX}{f.name.upper()}")
-        if raw is not None:
-            values[f.name] = _convert(f.type, raw)
+        name = f"{ENV_PREFIX}{f.name.upper()}"
+        if env.get(name) is not None:
+            values[f.name] = _from_env_var(name, f.type, env[name])
         if overrides.get(f.name) is not None:
             values[f.name] = overrides[f.name]
     settings = Settings(**values)
     parse_duration(settings.interval)  # fail early with a clear message
     if settings.sli_source not in ("raw", "recorded"):
         raise ValueError(f"sli_source {settings.sli_source!r}: use raw or recorded")
+    settings.kube.check()
     return settings

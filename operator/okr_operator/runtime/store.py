@@ -71,20 +71,14 @@ class Store:
         with self._lock:
             return [b for r, b in self._objects.items() if r.kind == kind and namespace in (None, r.namespace)]
 
-    def merge_status(self, ref: Ref, status: Mapping[str, Any]) -> None:
-        """Record what we just wrote, so the next cycle compares against it even before the watch catches up."""
+    def set_status(self, ref: Ref, status: Mapping[str, Any]) -> None:
+        """The status as the API server answered a write of ours, so the next cycle compares against it even
+        before the watch catches up (and does not see fields that were just dropped)."""
         with self._lock:
             body = self._objects.get(ref)
             if body is None:
                 return
-            current = dict(body.get("status") or {})
-            written = dict(status)
-            ours = {c.get("type") for c in written.get("conditions", [])}
-            if "conditions" in written:
-                kept = [c for c in current.get("conditions", []) if c.get("type") not in ours]
-                written["conditions"] = kept + list(written["conditions"])
-            current.update(written)
-            self._objects[ref] = {**body, "status": current}
+            self._objects[ref] = {**body, "status": copy.deepcopy(dict(status))}
 
     def __len__(self) -> int:
         with self._lock:
