@@ -10,6 +10,19 @@ from typing import Any
 # CheckInDue (manual key results with checkInEvery) inform and do not count for Ready.
 EVALUATION_CONDITIONS = ("Valid", "MetricsAvailable", "Ready", "InMaintenance", "CheckInDue")
 
+# MetricsAvailable=False reasons that keep the last values (Prometheus gave no answer): the figures are then
+# from an earlier generation of the spec.
+KEPT_VALUES = ("PrometheusUnreachable", "PrometheusTimeout", "BadResponse")
+
+
+def observed_generation(status: dict[str, Any], generation: int | None, old: dict[str, Any]) -> int | None:
+    """The generation ``status``'s figures are computed from: ``generation``, unless they are the last values
+    kept because Prometheus did not answer (then the one the kept figures were for)."""
+    metrics = find(status.get("conditions"), "MetricsAvailable")
+    if metrics is not None and metrics["status"] == "False" and metrics["reason"] in KEPT_VALUES:
+        return old.get("observedGeneration")
+    return generation
+
 
 def condition(type_: str, ok: bool | None, reason: str, message: str = "") -> dict[str, Any]:
     status = "Unknown" if ok is None else ("True" if ok else "False")

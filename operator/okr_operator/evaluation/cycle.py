@@ -23,7 +23,7 @@ from ..generate import key_result_period
 from ..okr.period import Period
 from ..prometheus.types import PrometheusError, Sample
 from .batch import Key, QueryFn
-from .conditions import changed_fields, find
+from .conditions import changed_fields, find, observed_generation
 from .group_status import GroupKey, statuses_by_group
 from .key_result_reading import (
     PromAnswers,
@@ -114,6 +114,9 @@ class Evaluator:
 
         for e in snapshot.all():
             new = outcome.statuses[e.ref]
+            new["observedGeneration"] = observed_generation(new, e.generation, e.status)
+            if new["observedGeneration"] is None:
+                del new["observedGeneration"]
             fields = OWNED_FIELDS[e.ref.kind]
             moved = changed_fields(new, e.status, fields)
             if moved:

@@ -38,6 +38,7 @@ KR_FIELDS = (
     "checkInDue",
     "history",
     "final",
+    "observedGeneration",
     "lastEvaluated",
 )
 

@@ -32,7 +32,6 @@ from .status import finish, make, typed, valid_condition
 
 Key = tuple[str, str]
 
-# Objectives generate nothing, so no reconcile writes their status: the evaluation owns observedGeneration too.
 OBJECTIVE_FIELDS = (
     "progress",
     "score",

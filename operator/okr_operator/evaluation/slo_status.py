@@ -22,7 +22,18 @@ from .group_status import GroupKey, group_key, grouped_status
 from .slo_figures import figures_of, figures_status
 from .status import finish, kept_note, valid_condition
 
-SLO_FIELDS = ("sli", "errorBudget", "burnRates", "timeToExhaustion", "state", "alerts", "groups", "lastEvaluated")
+# observedGeneration is the evaluation's for every kind: it says which spec the figures were computed from.
+SLO_FIELDS = (
+    "sli",
+    "errorBudget",
+    "burnRates",
+    "timeToExhaustion",
+    "state",
+    "alerts",
+    "groups",
+    "observedGeneration",
+    "lastEvaluated",
+)
 
 
 @dataclass

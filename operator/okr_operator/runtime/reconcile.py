@@ -1,7 +1,9 @@
 """Reconcile one SLO or key result: render what it owns, server-side apply it, report RulesSynced.
 
-The part of the status written here (field manager ``okr-operator``): ``observedGeneration``,
-``generated`` and the ``RulesSynced`` condition. Everything else belongs to the evaluation loop.
+The part of the status written here (field manager ``okr-operator``): ``generated`` and the ``RulesSynced``
+condition, which says in its ``observedGeneration`` which generation the rules were rendered from. Everything
+else belongs to the evaluation loop, ``status.observedGeneration`` included: it advances only with figures
+computed from that generation.
 RulesSynced also says whether a Prometheus resource selects the applied PrometheusRule (``rule_selection``);
 ``reselect`` re-decides that alone when the Prometheus resources or namespace labels change.
 """
@@ -68,22 +70,19 @@ def _status_part(
 ) -> dict[str, Any] | None:
     """The reconcile-owned status, or None when what is written already says the same."""
     old = body.get("status") or {}
-    part: dict[str, Any] = {"observedGeneration": (body.get("metadata") or {}).get("generation")}
+    part: dict[str, Any] = {}
     if generated:
         part["generated"] = generated
-    conditions = stamp([synced], old.get("conditions"), now) if synced else []
-    part["conditions"] = conditions
+    if synced is not None:
+        synced = {**synced, "observedGeneration": (body.get("metadata") or {}).get("generation")}
+    part["conditions"] = stamp([synced], old.get("conditions"), now) if synced else []
     old_synced = find(old.get("conditions"), "RulesSynced")
     same_condition = (synced is None and old_synced is None) or (
         synced is not None
         and old_synced is not None
-        and all(old_synced.get(k) == synced[k] for k in ("status", "reason", "message"))
+        and all(old_synced.get(k) == synced[k] for k in ("status", "reason", "message", "observedGeneration"))
     )
-    same = (
-        old.get("observedGeneration") == part["observedGeneration"]
-        and (old.get("generated") or None) == (generated or None)
-        and same_condition
-    )
+    same = (old.get("generated") or None) == (generated or None) and same_condition
     return None if same else part
 
 
@@ -243,8 +242,9 @@ SELECTION_REASONS = ("Applied", "Selected", "NotSelected")  # RulesSynced after 
 def reselect(body: dict[str, Any], view: SelectionView, labels: dict[str, str], now: datetime) -> Reconciled | None:
     """RulesSynced decided again from ``view`` for an object whose rules are applied; None when unchanged.
 
-    ``labels`` are the generated PrometheusRule's. Only the condition changes: observedGeneration and
-    ``generated`` are written back as they are (a pending spec change is the reconcile's to report).
+    ``labels`` are the generated PrometheusRule's. Only the condition changes: ``generated`` and the
+    condition's observedGeneration are written back as they are (a pending spec change is the reconcile's
+    to report; ``status.observedGeneration`` is the evaluation's).
     """
     status = body.get("status") or {}
     old = find(status.get("conditions"), "RulesSynced")
@@ -258,7 +258,9 @@ def reselect(body: dict[str, Any], view: SelectionView, labels: dict[str, str], 
     synced = _synced_condition([], applied, _selection(view, namespace, generated["prometheusRule"], labels))
     if all(old.get(k) == synced[k] for k in ("status", "reason", "message")):
         return None
-    part = {k: status[k] for k in ("observedGeneration", "generated") if k in status}
+    if old.get("observedGeneration") is not None:
+        synced["observedGeneration"] = old["observedGeneration"]
+    part = {k: status[k] for k in ("generated",) if k in status}
     part["conditions"] = stamp([synced], status.get("conditions"), now)
     return Reconciled(part, _transition_events(old, synced))
 
