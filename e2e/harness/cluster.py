@@ -382,6 +382,28 @@ class LocalCluster(KubeClientMixin):
                 shutil.copy2(log, dest / log.name)
         return dest
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one component (``etcd``, ``kube-apiserver``, ...), as a crash would; see ``start_again``."""
+        self.processes[name].kill()
+
+    def start_again(self, name: str, timeout: float = 90.0) -> None:
+        """Start a killed component with the same command line (same port, same data) and wait until it serves."""
+        proc = self.processes[name]
+        if proc.running():
+            raise RuntimeError(f"{name} is still running; kill() it first")
+        proc.start()
+        if name == "etcd":
+            self._wait_etcd(proc, timeout)
+        elif name == "kube-apiserver":
+            self._wait_apiserver(proc, timeout)
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP one component: its connections stay open and nothing answers (a hung server)."""
+        self.processes[name].pause()
+
+    def resume(self, name: str) -> None:
+        self.processes[name].resume()
+
     def check_alive(self) -> None:
         """Raise (with the log tail) if any component has died."""
         for proc in self.processes.values():
@@ -439,7 +461,9 @@ class LocalCluster(KubeClientMixin):
             self.log_dir / "etcd.log",
         ).start()
         self.processes["etcd"] = proc
+        self._wait_etcd(proc, timeout)
 
+    def _wait_etcd(self, proc: ManagedProcess, timeout: float) -> None:
         def healthy() -> bool:
             proc.check_alive()
             return requests.get(f"{self.etcd_url}/health", timeout=1).json().get("health") == "true"
@@ -477,6 +501,9 @@ class LocalCluster(KubeClientMixin):
             self.log_dir / "kube-apiserver.log",
         ).start()
         self.processes["kube-apiserver"] = proc
+        self._wait_apiserver(proc, timeout)
+
+    def _wait_apiserver(self, proc: ManagedProcess, timeout: float) -> None:
         token = self.identities[ADMIN].token
 
         def ready() -> bool:

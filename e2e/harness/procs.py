@@ -166,6 +166,20 @@ class ManagedProcess:
         with _LIVE_LOCK:
             _LIVE.discard(self)
 
+    def kill(self) -> None:
+        """SIGKILL the whole group at once (a crash, an OOM kill): no cleanup runs. ``start()`` again later."""
+        if self.proc is not None and self.proc.poll() is None:
+            self._signal_group(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def pause(self) -> None:
+        """SIGSTOP the group: the process keeps its sockets open and answers nothing (a hung server)."""
+        self._signal_group(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT the group after ``pause()``."""
+        self._signal_group(signal.SIGCONT)
+
     def _signal_group(self, sig: int) -> None:
         if self.proc is None:
             return
