@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from okr_operator.evaluation.conditions import condition, observed_generation
 from okr_operator.evaluation.cycle import Evaluator
 from okr_operator.evaluation.snapshot import Snapshot
 from okr_operator.prometheus.types import PrometheusError, Sample
@@ -87,3 +88,9 @@ def test_the_reconcile_says_which_generation_the_rules_are_for_and_leaves_observ
     assert synced["type"] == "RulesSynced" and synced["observedGeneration"] == 4
     again = reconcile_key_result({**body, "status": done.status}, None, kube=None, options=None)  # type: ignore[arg-type]
     assert again.status is None, "nothing new to write for the same generation"
+
+
+def test_a_failed_evaluation_keeps_the_generation_of_the_kept_values():
+    failed = {"conditions": [condition("Valid", False, "EvaluationFailed", "boom")]}
+    assert observed_generation(failed, 5, {"observedGeneration": 4}) == 4
+    assert observed_generation({"conditions": [condition("Valid", True, "Valid")]}, 5, {"observedGeneration": 4}) == 5

@@ -16,10 +16,12 @@ KEPT_VALUES = ("PrometheusUnreachable", "PrometheusTimeout", "BadResponse")
 
 
 def observed_generation(status: dict[str, Any], generation: int | None, old: dict[str, Any]) -> int | None:
-    """The generation ``status``'s figures are computed from: ``generation``, unless they are the last values
-    kept because Prometheus did not answer (then the one the kept figures were for)."""
+    """The generation ``status``'s figures are computed from: ``generation``, unless they are the last values,
+    kept because Prometheus did not answer or the object's evaluation failed (then the one they were for)."""
     metrics = find(status.get("conditions"), "MetricsAvailable")
-    if metrics is not None and metrics["status"] == "False" and metrics["reason"] in KEPT_VALUES:
+    valid = find(status.get("conditions"), "Valid")
+    kept = metrics is not None and metrics["status"] == "False" and metrics["reason"] in KEPT_VALUES
+    if kept or (valid is not None and valid.get("reason") == "EvaluationFailed"):
         return old.get("observedGeneration")
     return generation
 

@@ -10,11 +10,9 @@ timeout (constructor parameters, or ``timeout=`` per call): an API server that d
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +24,18 @@ from kubernetes.client.exceptions import ApiException
 from ..api import GROUP, KINDS, VERSION
 from ..rule_selection import PrometheusSelectors, SelectionView
 from .config import KubeSettings
+from .errors import AlreadyExists, KubeError, KubeUnavailable, api_message, connection_reason, transport_errors
+
+__all__ = [  # the errors live in errors.py; importable from here, where the calls are
+    "AlreadyExists",
+    "KubeAdapter",
+    "KubeError",
+    "KubeUnavailable",
+    "NotInstalled",
+    "api_message",
+    "connection_reason",
+    "load_api_client",
+]
 
 FIELD_MANAGER = "okr-operator"
 EVALUATION_MANAGER = "okr-operator-evaluation"
@@ -62,23 +72,6 @@ class NotInstalled(Exception):
         self.kind = kind
 
 
-class KubeError(Exception):
-    """Any other API failure, with the API's message."""
-
-
-class AlreadyExists(KubeError):
-    """A create found an object of that name."""
-
-
-class KubeUnavailable(KubeError):
-    """No answer from the API server: a timeout (``timed_out``) or a connection failure (``reason``)."""
-
-    def __init__(self, what: str, *, timed_out: bool, reason: str, timeout: float) -> None:
-        detail = f"no answer within {timeout:g} s" if timed_out else f"cannot reach the API server: {reason}"
-        super().__init__(f"{what}: {detail}")
-        self.timed_out, self.reason, self.timeout = timed_out, reason, timeout
-
-
 def load_api_client(
     kubeconfig: str | None = None,
     *,
@@ -110,58 +103,6 @@ def _with_retries(configuration: client.Configuration, retries: int) -> client.A
     return client.ApiClient(configuration)
 
 
-def api_message(exc: ApiException) -> str:
-    try:
-        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
-    except (ValueError, AttributeError):
-        return str(exc.reason)
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """``exc`` and what caused it (urllib3's ``reason``, then ``__cause__``/``__context__``), outermost first."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(chain) < 20 and all(current is not e for e in chain):
-        chain.append(current)
-        reason = getattr(current, "reason", None)
-        current = reason if isinstance(reason, BaseException) else (current.__cause__ or current.__context__)
-    return chain
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def connection_reason(exc: BaseException) -> str:
-    """The innermost OS-level reason of a connection failure, e.g. ``Connection refused``."""
-    chain = _causes(exc)
-    for err in reversed(chain):
-        if isinstance(err, OSError) and err.strerror:
-            return str(err.strerror)
-    # urllib3 puts "<urllib3.connection.HTTPSConnection object at 0x...>: " in front of its reasons
-    return _one_line(chain[-1]).split(">: ", 1)[-1]
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):  # a ConnectTimeoutError subclass, for history
-        return False
-    return isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError)
-
-
-@contextlib.contextmanager
-def _transport_errors(
-    what: str, timeout: tuple[float, float], on_timeout: Callable[[], None] | None = None
-) -> Iterator[None]:
-    """Turn what the HTTP layer raises (timeouts, refused or reset connections) into KubeUnavailable."""
-    try:
-        yield
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        timed_out = any(_is_timeout(e) for e in _causes(exc))
-        if timed_out and on_timeout is not None:
-            on_timeout()
-        raise KubeUnavailable(what, timed_out=timed_out, reason=connection_reason(exc), timeout=max(timeout)) from None
-
-
 class KubeAdapter:
     """The few API calls the operator makes, each with a (connect, read) timeout.
 
@@ -186,7 +127,7 @@ class KubeAdapter:
 
     def transport(self, what: str, limit: tuple[float, float]) -> contextlib.AbstractContextManager[None]:
         """Around a request: what the HTTP layer raises becomes KubeUnavailable (a timeout drops the pool)."""
-        return _transport_errors(what, limit, self.drop_connections)
+        return transport_errors(what, limit, self.drop_connections)
 
     def drop_connections(self) -> None:
         """Close the pooled connections: after a timeout they may all be dead (a black hole, a restarted
