@@ -9,12 +9,15 @@ import socket
 import threading
 import time
 
+import kopf
 import pytest
 from kubernetes import client
 
 from okr_operator.kube.client import KubeAdapter, KubeUnavailable
 from okr_operator.kube.config import KubeSettings
 from okr_operator.kube.lease import LeaderLease
+from okr_operator.runtime.kopf_settings import configure_kopf
+from okr_operator.runtime.settings import from_env
 
 
 @pytest.fixture
@@ -116,3 +119,16 @@ def test_inactivity_above_the_client_timeout_is_refused():
         KubeSettings(watch_inactivity_seconds=400).check()
     with pytest.raises(ValueError, match="timeout_seconds 0"):
         KubeSettings(timeout_seconds=0).check()
+
+
+def test_kopf_gets_the_same_timeouts():
+    """What the settings say is what kopf's watches and requests use (a silent watch is dropped after 75 s,
+    well before the 330 s client timeout), and no retry pause of kopf's is longer than one interval."""
+    ours = from_env({"OKR_INTERVAL": "10s"})
+    theirs = kopf.OperatorSettings()
+    configure_kopf(theirs, ours)
+    assert theirs.watching.server_timeout == 300
+    assert theirs.watching.inactivity_timeout == 75 < theirs.watching.client_timeout == 330
+    assert theirs.watching.connect_timeout == theirs.networking.connect_timeout == 5
+    assert theirs.networking.request_timeout == 15
+    assert max(theirs.networking.error_backoffs) == 10  # kopf's own go up to 21 s
