@@ -192,6 +192,7 @@ def test_deployment_is_hardened(which, request):
 
 
 @pytest.mark.parametrize("which", ["rendered", "full"])
+@pytest.mark.tools  # helm, through the rendered/full fixtures
 def test_probes_ask_about_the_operator_itself(which, request):
     """Liveness on /healthz (loop and watches), readiness on /readyz (also: watching every kind, one cycle)."""
     container = operator_container(request.getfixturevalue(which))
