@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ..api import KEY_RESULT_KIND, OBJECTIVE_KIND, SLO_KIND
-from ..okr.period import PeriodError
+from ..okr.period import Period, PeriodError
 from ..report import Report, build_report, month_ends, report_period
 
 OUTPUT = click.Choice(["md", "html", "json"])
@@ -44,7 +44,7 @@ def _of_kind(bodies: Iterable[Mapping[str, Any]], kind: str) -> list[Mapping[str
     return [b for b in bodies if b.get("kind") == kind]
 
 
-def _period(objectives: list[Mapping[str, Any]], now: datetime, wanted: str | None) -> Any:
+def _period(objectives: Iterable[Mapping[str, Any]], now: datetime, wanted: str | None) -> Period | None:
     try:
         return report_period(objectives, now, wanted)
     except PeriodError as exc:
@@ -82,29 +82,39 @@ def okrctl_report(prometheus_options: Callable[[Any], Any]) -> click.Command:
         end: the final grades). SLO figures per month are queried at each month end
         within the period (the month in progress: at --at).
         """
-        from ..evaluation.snapshot import Snapshot
-        from .main import _load, _parse_time, _report, evaluate_snapshot, prometheus_adapter
+        sys.stdout.write(render(_okrctl_review(files, namespace, at, period, sli_source, conn), output))
 
-        manifests = _load(files, namespace)
-        if manifests.errors:
-            _report(manifests, quiet_warnings=True)
-            sys.exit(1)
-        when = _parse_time(at)
-        _period([], when, period)  # a bad --period fails before any query
-        adapter = prometheus_adapter(conn)
-        snapshot = Snapshot.from_models(manifests.models)  # type: ignore[arg-type]
-        outcome = evaluate_snapshot(adapter, snapshot, when, sli_source)
-        if outcome.queries and outcome.query_errors == outcome.queries:
-            click.echo(f"error: every query to {conn['prometheus_url']} failed; nothing to report", err=True)
-            sys.exit(1)
-        bodies = evaluated_bodies(manifests.models, outcome.statuses)
-        objectives = _of_kind(bodies, OBJECTIVE_KIND)
-        chosen = _period(objectives, when, period)
-        slo_months: dict[tuple[str, str], dict[str, Any]] = {
-            (e.ref.namespace, e.ref.name): {} for e in snapshot.slos if e.model is not None
-        }
+    return report
+
+
+def _okrctl_review(
+    files: tuple[str, ...], namespace: str, at: str | None, period: str | None, sli_source: str, conn: dict[str, Any]
+) -> Report:
+    """The review of ``okrctl report``: the manifests evaluated against Prometheus as of ``at``."""
+    from ..evaluation.snapshot import Snapshot
+    from .main import _load, _parse_time, _report, evaluate_snapshot, prometheus_adapter
+
+    manifests = _load(files, namespace)
+    if manifests.errors:
+        _report(manifests, quiet_warnings=True)
+        sys.exit(1)
+    when = _parse_time(at)
+    _period([], when, period)  # a bad --period fails before any query
+    adapter = prometheus_adapter(conn)
+    snapshot = Snapshot.from_models(manifests.models)
+    outcome = evaluate_snapshot(adapter, snapshot, when, sli_source)
+    if outcome.queries and outcome.query_errors == outcome.queries:
+        click.echo(f"error: every query to {conn['prometheus_url']} failed; nothing to report", err=True)
+        sys.exit(1)
+    bodies = evaluated_bodies(manifests.models, outcome.statuses)
+    objectives = _of_kind(bodies, OBJECTIVE_KIND)
+    chosen = _period(objectives, when, period)
+    slo_months: dict[tuple[str, str], dict[str, Any]] = {
+        (e.ref.namespace, e.ref.name): {} for e in snapshot.slos if e.model is not None
+    }
+    if chosen is not None and slo_months:
         slos_only = Snapshot(slos=snapshot.slos, maintenance_windows=snapshot.maintenance_windows)
-        for month in month_ends(chosen, when) if chosen is not None and slo_months else []:
+        for month in month_ends(chosen, when):
             statuses = (
                 outcome.statuses
                 if month.at == when
@@ -113,18 +123,15 @@ def okrctl_report(prometheus_options: Callable[[Any], Any]) -> click.Command:
             for ref, status in statuses.items():
                 if ref.kind == SLO_KIND and ref.key in slo_months:
                     slo_months[ref.key][month.label] = status
-        result = build_report(
-            objectives,
-            _of_kind(bodies, KEY_RESULT_KIND),
-            _of_kind(bodies, SLO_KIND),
-            now=when,
-            period=chosen,
-            source=f"evaluated by okrctl from the manifests and {conn['prometheus_url']} as of {_iso(when)}",
-            slo_months=slo_months,
-        )
-        sys.stdout.write(render(result, output))
-
-    return report
+    return build_report(
+        objectives,
+        _of_kind(bodies, KEY_RESULT_KIND),
+        _of_kind(bodies, SLO_KIND),
+        now=when,
+        period=chosen,
+        source=f"evaluated by okrctl from the manifests and {conn['prometheus_url']} as of {_iso(when)}",
+        slo_months=slo_months,
+    )
 
 
 def evaluated_bodies(models: Iterable[Any], statuses: Mapping[Any, dict[str, Any]]) -> list[dict[str, Any]]:
