@@ -160,17 +160,19 @@ class KubeAdapter:
         try:
             self._count(f"apply:{kind}")
             with self.transport(what, limit):
-                return self.custom.patch_namespaced_custom_object(
-                    rtype.group,
-                    rtype.version,
-                    meta["namespace"],
-                    rtype.plural,
-                    meta["name"],
-                    obj,
-                    field_manager=field_manager,
-                    force=True,
-                    _content_type=APPLY,
-                    _request_timeout=limit,
+                return _json_object(
+                    self.custom.patch_namespaced_custom_object(
+                        rtype.group,
+                        rtype.version,
+                        meta["namespace"],
+                        rtype.plural,
+                        meta["name"],
+                        obj,
+                        field_manager=field_manager,
+                        force=True,
+                        _content_type=APPLY,
+                        _request_timeout=limit,
+                    )
                 )
         except ApiException as exc:
             if exc.status == 404:
@@ -189,14 +191,16 @@ class KubeAdapter:
         try:
             self._count(f"create:{kind}")
             with self.transport(what, limit):
-                return self.custom.create_namespaced_custom_object(
-                    rtype.group,
-                    rtype.version,
-                    meta["namespace"],
-                    rtype.plural,
-                    obj,
-                    field_manager=field_manager,
-                    _request_timeout=limit,
+                return _json_object(
+                    self.custom.create_namespaced_custom_object(
+                        rtype.group,
+                        rtype.version,
+                        meta["namespace"],
+                        rtype.plural,
+                        obj,
+                        field_manager=field_manager,
+                        _request_timeout=limit,
+                    )
                 )
         except ApiException as exc:
             if exc.status == 404:
@@ -228,8 +232,10 @@ class KubeAdapter:
         limit = self.request_timeout(timeout)
         try:
             with self.transport(what, limit):
-                return self.custom.get_namespaced_custom_object(
-                    rtype.group, rtype.version, namespace, rtype.plural, name, _request_timeout=limit
+                return _json_object(
+                    self.custom.get_namespaced_custom_object(
+                        rtype.group, rtype.version, namespace, rtype.plural, name, _request_timeout=limit
+                    )
                 )
         except ApiException as exc:
             if exc.status == 404:
@@ -253,7 +259,7 @@ class KubeAdapter:
             if exc.status == 404:
                 raise NotInstalled(kind, rtype) from None
             raise KubeError(f"list {kind}: {api_message(exc)}") from None
-        items = answer.get("items", [])
+        items: list[dict[str, Any]] = _json_object(answer).get("items", [])
         for item in items:  # lists leave apiVersion/kind out of items
             item.setdefault("apiVersion", rtype.api_version)
             item.setdefault("kind", kind)
@@ -273,7 +279,8 @@ class KubeAdapter:
             )
         except _READ_ERRORS as exc:
             return SelectionView(unavailable=_unreadable(exc, f"{rtype.plural}.{rtype.group}"))
-        prometheuses = tuple(PrometheusSelectors.from_body(item) for item in answer.get("items") or [])
+        items = _json_object(answer).get("items") or []
+        prometheuses = tuple(PrometheusSelectors.from_body(item) for item in items)
         if not prometheuses:
             return SelectionView(unavailable="no Prometheus resource exists in the cluster")
         if all(not (p.rule_namespace_selector or {}) for p in prometheuses):  # nil or {}: no labels needed
@@ -282,7 +289,10 @@ class KubeAdapter:
             namespaces = self.core.list_namespace(_request_timeout=timeout).items
         except _READ_ERRORS as exc:
             return SelectionView(prometheuses, namespace_problem=f"cannot list namespaces: {_reason(exc)}")
-        return SelectionView(prometheuses, {ns.metadata.name: dict(ns.metadata.labels or {}) for ns in namespaces})
+        labels = {
+            ns.metadata.name: dict(ns.metadata.labels or {}) for ns in namespaces if ns.metadata and ns.metadata.name
+        }
+        return SelectionView(prometheuses, labels)
 
     # ---------------------------------------------------------------- status
 
@@ -325,9 +335,10 @@ class KubeAdapter:
                     _content_type=APPLY,
                     _request_timeout=limit,
                 )
-            written.setdefault("apiVersion", rtype.api_version)
-            written.setdefault("kind", kind)
-            return written
+            answer = _json_object(written)
+            answer.setdefault("apiVersion", rtype.api_version)
+            answer.setdefault("kind", kind)
+            return answer
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -376,9 +387,22 @@ class KubeAdapter:
         try:
             self._count("event")
             with self.transport(what, limit):
-                self.core.create_namespaced_event(meta["namespace"], body, _request_timeout=limit)
+                self.core.create_namespaced_event(meta["namespace"], request_body(body), _request_timeout=limit)
         except ApiException as exc:
             raise KubeError(f"{what}: {api_message(exc)}") from None
+
+
+def _json_object(answer: object) -> dict[str, Any]:
+    """What the custom-objects API answered, which is a JSON object (its type hints say only ``object``)."""
+    if not isinstance(answer, dict):
+        raise KubeError(f"the API server answered {type(answer).__name__} where an object was expected")
+    return answer
+
+
+def request_body(body: dict[str, Any]) -> Any:
+    """A JSON body for the client's typed calls: they send a dict as it is (``ApiClient.sanitize_for_serialization``)
+    though their type hints name only the model classes (``CoreV1Event``, ``V1Lease``)."""
+    return body
 
 
 def _reason(exc: Exception) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kubernetes.client import V1LeaseSpec
 from kubernetes.client.exceptions import ApiException
 
-from .client import KubeAdapter, KubeError, api_message
+from .client import KubeAdapter, KubeError, api_message, request_body
 
 
 class LeaderLease:
@@ -40,13 +41,13 @@ class LeaderLease:
                 "spec": self._spec(now, acquired=now, transitions=0),
             }
             try:
-                api.create_namespaced_lease(self.namespace, body, _request_timeout=limit)
+                api.create_namespaced_lease(self.namespace, request_body(body), _request_timeout=limit)
                 return True
             except ApiException as create_exc:
                 if create_exc.status == 409:
                     return False
                 raise KubeError(f"lease {self.namespace}/{self.name}: {api_message(create_exc)}") from None
-        spec = lease.spec
+        spec = lease.spec or V1LeaseSpec()  # a Lease someone made without a spec is held by no one
         holder = spec.holder_identity
         renewed = spec.renew_time
         expired = renewed is None or renewed + timedelta(seconds=spec.lease_duration_seconds or self.duration) < now
@@ -60,12 +61,12 @@ class LeaderLease:
             "metadata": {
                 "name": self.name,
                 "namespace": self.namespace,
-                "resourceVersion": lease.metadata.resource_version,
+                "resourceVersion": lease.metadata.resource_version if lease.metadata else None,
             },
             "spec": self._spec(now, acquired=acquired, transitions=transitions),
         }
         try:
-            api.replace_namespaced_lease(self.name, self.namespace, body, _request_timeout=limit)
+            api.replace_namespaced_lease(self.name, self.namespace, request_body(body), _request_timeout=limit)
             return True
         except ApiException as exc:
             if exc.status == 409:  # someone else renewed or took it first
