@@ -32,6 +32,7 @@ from ..generate import (
 )
 from ..options import key_values_option, prometheus_options, prometheus_settings
 from ..prometheus.config import DEFAULT_URL
+from ..prometheus.types import Sample
 from .convert import convert
 from .report import okrctl_report
 
@@ -202,7 +203,7 @@ def evaluate(files: tuple[str, ...], namespace: str, at: str | None, sli_source:
         sys.exit(1)
     when = _parse_time(at)
     adapter = prometheus_adapter(conn)
-    outcome = evaluate_snapshot(adapter, Snapshot.from_models(manifests.models), when, sli_source)  # type: ignore[arg-type]
+    outcome = evaluate_snapshot(adapter, Snapshot.from_models(manifests.models), when, sli_source)
     objects = status_objects(outcome)
     if output == "json":
         click.echo(json.dumps(objects, indent=2))
@@ -227,8 +228,10 @@ def evaluate_snapshot(adapter: Any, snapshot: Any, when: datetime, sli_source: s
     """One evaluation cycle of ``snapshot`` as of ``when`` (every query at that instant): the Outcome."""
     from ..evaluation.cycle import Evaluator
 
-    evaluator = Evaluator(lambda expr, at=None: adapter.query(expr, at=at or when), sli_source=sli_source)
-    return evaluator.evaluate(snapshot, when)
+    def query(expr: str, at: datetime | None = None) -> list[Sample]:
+        return adapter.query(expr, at=at or when)
+
+    return Evaluator(query, sli_source=sli_source).evaluate(snapshot, when)
 
 
 def status_objects(outcome: Any) -> list[dict[str, Any]]:

@@ -39,7 +39,7 @@ def _namespaces(api_client: Any, fallback: list[str], timeout: float) -> list[st
         if exc.status in (401, 403):
             return fallback
         raise
-    return sorted(ns.metadata.name for ns in listed.items)
+    return sorted(ns.metadata.name for ns in listed.items if ns.metadata is not None and ns.metadata.name)
 
 
 @dataclass

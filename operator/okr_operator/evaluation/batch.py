@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 from ..api.promql import canonical, value_type
 from ..prometheus.types import PrometheusError, Sample
@@ -20,6 +22,12 @@ OBJ_NAME = "okr_name"
 
 Key = tuple[str, str]  # (namespace, name)
 QueryFn = Callable[[str], list[Sample]]
+
+
+class TimedQueryFn(Protocol):
+    """A query function that can also answer as of another instant than its own (``at``)."""
+
+    def __call__(self, expr: str, at: datetime | None = None) -> list[Sample]: ...
 
 
 def tag(expr: str, namespace: str, name: str) -> str:

@@ -22,7 +22,7 @@ from ..api.identity import Entry, Ref
 from ..generate import key_result_period
 from ..okr.period import Period
 from ..prometheus.types import PrometheusError, Sample
-from .batch import Key, QueryFn
+from .batch import Key, QueryFn, TimedQueryFn
 from .conditions import changed_fields, find, observed_generation
 from .group_status import GroupKey, statuses_by_group
 from .key_result_reading import (
@@ -84,7 +84,7 @@ class Outcome:
 class Evaluator:
     """Evaluate a snapshot at ``now``. ``sli_source`` is raw (indicator expressions) or recorded (our rules)."""
 
-    def __init__(self, query: QueryFn, *, sli_source: str = "raw") -> None:
+    def __init__(self, query: TimedQueryFn, *, sli_source: str = "raw") -> None:
         self._query_fn = query
         self.sli_source = sli_source
         self.queries = 0
@@ -95,7 +95,7 @@ class Evaluator:
         """Ask Prometheus; ``at`` None is the evaluation instant (the query function's own time)."""
         self.queries += 1
         try:
-            return self._query_fn(expr) if at is None else self._query_fn(expr, at)  # type: ignore[call-arg]
+            return self._query_fn(expr) if at is None else self._query_fn(expr, at)
         except PrometheusError:
             self.errors += 1
             raise

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..api import KeyResult
+from ..api import KeyResult, ObjectiveType
 from ..api.common import parse_duration
 from ..api.identity import Entry
 from ..api.okr_status import Forecast, HistoryPoint, KeyResultFinal, KeyResultStatus
@@ -58,8 +58,8 @@ class KeyResultContext:
         return self.entry.model
 
     @property
-    def objective_type(self) -> str:
-        return str(self.objective.model.spec.type) if self.objective is not None else "committed"
+    def objective_type(self) -> ObjectiveType:
+        return ObjectiveType(self.objective.model.spec.type) if self.objective is not None else ObjectiveType.COMMITTED
 
     @property
     def ended(self) -> bool:
@@ -125,7 +125,7 @@ def figures(ctx: KeyResultContext, reading: Reading, at: datetime) -> Figures:
             problems.append(f"InvalidTarget: {exc}")
     if ctx.period is None:
         return Figures(progress, None, "Unknown", tuple(problems))
-    expected = expected_progress(elapsed_fraction(ctx.period, at), ctx.objective_type)  # type: ignore[arg-type]
+    expected = expected_progress(elapsed_fraction(ctx.period, at), ctx.objective_type)
     state = key_result_state(progress, expected, ended=is_over(ctx.period, at), direction=str(spec.direction))
     return Figures(progress, expected, str(state), tuple(problems))
 
@@ -217,7 +217,7 @@ def _from_final(ctx: KeyResultContext, final: dict[str, Any], old: dict[str, Any
         current=final.get("value"),
         progress=final.get("progress"),
         score=final.get("score"),
-        expected=rounded(expected_progress(1.0, ctx.objective_type), 2),  # type: ignore[arg-type]
+        expected=rounded(expected_progress(1.0, ctx.objective_type), 2),
         state=final.get("state"),
         owner=ctx.owner or None,
         confidence=final.get("confidence"),

@@ -23,7 +23,7 @@ from ..api.okr_status import (
     ObjectiveStatus,
 )
 from ..okr.alignment import Alignment, ParentLink, align
-from ..okr.pace import expected_progress
+from ..okr.pace import PaceState, expected_progress
 from ..okr.period import Period, elapsed_fraction, is_over, parse_period
 from ..okr.rollup import ChildSummary, KeyResultSummary, RollUp, roll_up
 from .conditions import condition, normalise, rounded
@@ -191,7 +191,7 @@ def _children(
 
 def _roll(krs: list[Contribution], children: list[Contribution], expected: float, ended: bool) -> RollUp:
     return roll_up(
-        [KeyResultSummary(k.name, k.weight, k.progress, k.state) for k in krs],  # type: ignore[arg-type]
+        [KeyResultSummary(k.name, k.weight, k.progress, PaceState(k.state)) for k in krs],
         children=[ChildSummary(c.name, c.weight, c.progress) for c in children],
         expected=expected,
         ended=ended,

@@ -76,7 +76,7 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 # ------------------------------------------------------------------ the store
 
 
-def _remember(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo) -> None:
+def _remember(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo) -> None:
     runtime: Runtime | None = memo.get("runtime")
     if runtime is None:
         return
@@ -92,17 +92,17 @@ def _remember(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "servicelevelobjectives")
-def slo_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+def slo_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _remember(event, body, memo)
 
 
 @kopf.on.event(GROUP, VERSION, "keyresults")
-def key_result_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+def key_result_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _remember(event, body, memo)
 
 
 @kopf.on.event(GROUP, VERSION, "objectives")
-def objective_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+def objective_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _remember(event, body, memo)
 
 
@@ -240,7 +240,7 @@ async def refresh_maintenance(runtime: Runtime, namespace: str) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "maintenancewindows")
-async def maintenance_window_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def maintenance_window_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _remember(event, body, memo)
     runtime: Runtime | None = memo.get("runtime")
     if runtime is not None:
@@ -280,7 +280,7 @@ def _desired_for(runtime: Runtime, owner: Ref) -> list[dict[str, Any]]:
     return objects_for_key_result(entry.model, find_objective(objectives, entry.model), runtime.options)
 
 
-async def _revert(event: dict[str, Any], body: kopf.Body, kind: str, memo: kopf.Memo) -> None:
+async def _revert(event: kopf.RawEvent, body: kopf.Body, kind: str, memo: kopf.Memo) -> None:
     runtime: Runtime | None = memo.get("runtime")
     if runtime is None or event.get("type") not in ("MODIFIED", "DELETED"):
         return
@@ -306,10 +306,10 @@ async def _revert(event: dict[str, Any], body: kopf.Body, kind: str, memo: kopf.
 
 
 @kopf.on.event("monitoring.coreos.com", "v1", "prometheusrules", labels=MANAGED_BY)
-async def prometheus_rule_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def prometheus_rule_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     await _revert(event, body, "PrometheusRule", memo)
 
 
 @kopf.on.event("argoproj.io", "v1alpha1", "analysistemplates", labels=MANAGED_BY)
-async def analysis_template_event(event: dict[str, Any], body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def analysis_template_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     await _revert(event, body, "AnalysisTemplate", memo)

@@ -184,7 +184,8 @@ def reconcile_key_result(
         return _invalid(body, entry.invalid if entry else None, now)
     kr: KeyResult = entry.model
     rule_name = kr_rule_name(kr.metadata.name)
-    objective_model = entry_from_body(objective).model if objective else None  # type: ignore[union-attr]
+    objective_entry = entry_from_body(objective) if objective else None
+    objective_model = objective_entry.model if objective_entry is not None else None
     try:
         objects = objects_for_key_result(kr, objective_model, options)
     except Exception as exc:
