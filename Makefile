@@ -34,9 +34,10 @@ unit: $(STAMP) ## run the tests that need no built tools and no cluster (no make
 integration: $(STAMP) tools ## the tests that run built tools (promtool, Prometheus, helm, oslo, sloth) but no cluster
 	@$(PY) -m pytest -m 'tools and not e2e' $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff (check and format) and the type check of operator/ (mypy, configured in pyproject.toml)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
 
 fmt: $(STAMP) ## format with ruff
 	@$(VENV)/bin/ruff check --fix .
