@@ -7,6 +7,9 @@ move the code to where it belongs.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests import imports
@@ -111,3 +114,25 @@ def test_the_rules_catch_a_violation():
     assert _allows(ALLOWED["api"], "okr_operator.okr.alignment")
     assert not _allows(ALLOWED["webview"], "okr_operator.cli.tree")
     assert "okr_operator.runtime.settings" in imports.direct_imports("okr_operator.deploy.workload")
+
+
+def _doc_table() -> dict[str, set[str]]:
+    """The "What may import what" table of docs/architecture.md as folder -> what it may import."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text()
+    section = text.split("### What may import what", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
+    table: dict[str, set[str]] = {}
+    for row in section.splitlines()[2:]:
+        folders, allowed = (cell.strip() for cell in row.strip("|").split("|"))
+        names = {_doc_name(n) for n in re.findall(r"`([^`]+)`", re.sub(r"\([^)]*\)", "", allowed))}  # remarks out
+        for folder in re.findall(r"`([^`]+)`", folders):
+            table[_doc_name(folder)] = names
+    return table
+
+
+def _doc_name(name: str) -> str:
+    """``okr/alignment.py`` -> ``okr.alignment``, ``api/`` -> ``api``, ``bodies.py`` -> ``bodies``."""
+    return name.removesuffix("/").removesuffix(".py").replace("/", ".")
+
+
+def test_the_docs_table_is_this_table():
+    assert _doc_table() == ALLOWED, "docs/architecture.md and ALLOWED must say the same"
