@@ -73,4 +73,4 @@ bench-quick: $(STAMP) tools ## small benchmarks (CI): fail when a generated rule
 	@$(PY) -m bench --quick
 
 clean: ## remove the virtualenv and caches (not ~/.cache/okr-operator)
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
