@@ -186,7 +186,13 @@ async def reconcile_key_result_handler(body: kopf.Body, memo: kopf.Memo, reason:
     if await _superseded(runtime, data, reason):
         return
     ref = ref_of(data)
-    objective = runtime.store.get(Ref("Objective", ref.namespace, data["spec"]["objectiveRef"]["name"]))
+    wanted = Ref("Objective", ref.namespace, data["spec"]["objectiveRef"]["name"])
+    try:
+        objective = await asyncio.to_thread(
+            runtime.store.get_or_read, wanted, lambda r: runtime.kube.get(r.kind, r.namespace, r.name)
+        )
+    except KubeError as exc:  # not known to be missing: try again rather than say ObjectiveNotFound
+        raise kopf.TemporaryError(f"objective {wanted.namespace}/{wanted.name} not read: {exc}", delay=10) from exc
     done = await asyncio.to_thread(
         reconcile_key_result, data, objective, runtime.kube, runtime.options, runtime.selection.view
     )

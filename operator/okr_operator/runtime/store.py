@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..api.identity import Ref
@@ -62,6 +62,12 @@ class Store:
     def get(self, ref: Ref) -> dict[str, Any] | None:
         with self._lock:
             return self._objects.get(ref)
+
+    def get_or_read(self, ref: Ref, read: Callable[[Ref], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """The stored body, else what ``read`` (a GET from the API server) gives: right after a start, the
+        watch of one kind can be behind another's (a key result resumed before its objective's watch has
+        listed it), and "not in the store" is not yet "does not exist". Errors of ``read`` propagate."""
+        return self.get(ref) or read(ref)
 
     def bodies(self) -> list[dict[str, Any]]:
         with self._lock:
