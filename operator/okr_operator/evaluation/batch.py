@@ -36,8 +36,21 @@ def tag(expr: str, namespace: str, name: str) -> str:
     expr = canonical(expr)
     if value_type(expr) == "scalar":
         expr = f"vector({expr})"
+    return _labelled(expr, namespace, name)
+
+
+def _labelled(expr: str, namespace: str, name: str) -> str:
     inner = f'label_replace(({expr}), "{OBJ_NAME}", {quote(name)}, "", "")'
     return f'label_replace({inner}, "{OBJ_NAMESPACE}", {quote(namespace)}, "", "")'
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A vector expression the operator assembled from canonical pieces (``canonical`` output, our record
+    names, numbers, ranges and ``@`` times) and its own operators: tagged as it is, without printing it again
+    (its ranges and times change every cycle, so a printed-form cache would never hit)."""
+
+    text: str
 
 
 def batch(parts: Iterable[tuple[Key, str]]) -> str:
@@ -91,7 +104,7 @@ def run(query: QueryFn, expr: str, **labels: str) -> Answer:
 MAX_SPLIT_QUERIES = 64
 
 
-def run_parts(query: QueryFn, parts: Iterable[tuple[Key, str | Callable[[], str]]]) -> Answer:
+def run_parts(query: QueryFn, parts: Iterable[tuple[Key, str | Printed | Callable[[], str]]]) -> Answer:
     """One query for every ``(key, expr)`` part. When Prometheus refuses it (a query error, not an outage),
     the batch is split in halves until the failing members are found: only they get the error, everyone
     else gets their values of the same cycle. Without a failure this is exactly one query.
@@ -101,6 +114,9 @@ def run_parts(query: QueryFn, parts: Iterable[tuple[Key, str | Callable[[], str]
     tagged: list[tuple[Key, str]] = []
     answer = Answer()
     for key, expr in parts:
+        if isinstance(expr, Printed):
+            tagged.append((key, _labelled(expr.text, *key)))
+            continue
         try:
             tagged.append((key, tag(expr() if callable(expr) else expr, *key)))
         except ValueError as exc:  # PromQLError: refused before anything is sent

@@ -24,6 +24,7 @@ from ..okr.period import Period
 from ..prometheus.types import PrometheusError, Sample
 from .batch import Key, QueryFn, TimedQueryFn
 from .conditions import changed_fields, find, observed_generation
+from .coverage import Coverage
 from .group_status import GroupKey, statuses_by_group
 from .key_result_reading import (
     PromAnswers,
@@ -82,11 +83,13 @@ class Outcome:
 
 
 class Evaluator:
-    """Evaluate a snapshot at ``now``. ``sli_source`` is raw (indicator expressions) or recorded (our rules)."""
+    """Evaluate a snapshot at ``now``. ``sli_source`` is raw (indicator expressions), recorded (our rules) or
+    auto (our rules where they cover a window, raw elsewhere; ``coverage`` remembers what they cover)."""
 
-    def __init__(self, query: TimedQueryFn, *, sli_source: str = "raw") -> None:
+    def __init__(self, query: TimedQueryFn, *, sli_source: str = "raw", coverage: Coverage | None = None) -> None:
         self._query_fn = query
         self.sli_source = sli_source
+        self.coverage = coverage if coverage is not None else Coverage()
         self.queries = 0
         self.errors = 0
         self._groups: dict[Key, dict[GroupKey, dict[str, Any]]] = {}
@@ -133,7 +136,7 @@ class Evaluator:
         slos = [e for e in snapshot.slos if e.model is not None]
         lookback = {r: max(map(range_seconds, w.values())) for r, w in slo_windows(slos, now).items()}
         maintenance = slo_intervals(slos, snapshot.maintenance_windows, now, lookback)
-        measured = measure_slos(self._query, slos, now, self.sli_source, maintenance) if slos else {}
+        measured = measure_slos(self._query, slos, now, self.sli_source, maintenance, self.coverage) if slos else {}
         self._groups = _groups(slos, measured)
         for e in snapshot.slos:
             if e.model is None:

@@ -14,10 +14,11 @@ from ..api.promql import canonical_matchers
 from ..maintenance.schedule import Interval
 from ..prometheus.types import PrometheusError, finite
 from ..slo.exclusion import excluded_ratio
-from ..slo.expressions import le_value, raw_ratio, recorded_ratio
+from ..slo.expressions import le_value, raw_ratio
 from ..slo.windows import status_windows
-from .batch import Answer, QueryFn, run, run_parts
+from .batch import Answer, QueryFn, run_parts
 from .conditions import condition, iso
+from .coverage import Coverage, plan_sources, run_recorded
 from .group_status import GroupKey, group_key, grouped_status
 from .slo_figures import figures_of, figures_status
 from .status import finish, kept_note, valid_condition
@@ -70,28 +71,22 @@ def measure_slos(
     now: datetime,
     sli_source: str,
     maintenance: dict[Ref, list[Interval]] | None = None,
+    coverage: Coverage | None = None,
 ) -> dict[Ref, Measured]:
-    """One query per distinct range for all SLOs; ``sli_source`` is raw (indicators) or recorded (our rules).
+    """One query per distinct range for all SLOs (two where some read recordings and others raw series).
 
+    ``sli_source``: raw (the indicators), recorded (our recordings only), or auto (recordings where they cover
+    a window, raw elsewhere: see :mod:`.coverage`, which ``coverage`` remembers across cycles).
     ``maintenance``: per SLO, the intervals of its maintenance windows; raw ratios leave out those that exclude
     events from the budget (recorded ratios already do: the recording rules skip them)."""
     maintenance = maintenance or {}
     plan = slo_windows(entries, now)
-    by_range: dict[str, list[Entry]] = defaultdict(list)
-    for e in entries:
-        for rng in set(plan[e.ref].values()):
-            by_range[rng].append(e)
-    answers: dict[str, Answer] = {}
-    for rng, members in sorted(by_range.items(), key=lambda kv: range_seconds(kv[0])):
-        if sli_source == "recorded":
-            answers[rng] = run(query, recorded_ratio(rng), namespace_label="namespace", name_label="slo")
-        else:
-            answers[rng] = run_parts(query, ((m.ref.key, partial(_raw, m, rng, now, maintenance)) for m in members))
+    lookup = _answers(query, entries, plan, now, sli_source, maintenance, coverage or Coverage())
     measured: dict[Ref, Measured] = {}
     for e in entries:
         m = Measured()
         for label, rng in plan[e.ref].items():
-            answer = answers[rng]
+            answer = lookup[(e.ref.key, rng)]
             error = answer.error_for(e.ref.key)
             if error is not None:
                 m.error = error
@@ -105,6 +100,41 @@ def measure_slos(
         measured[e.ref] = m
     check_buckets(query, [e for e in entries if e.model.spec.indicator.latency is not None], measured)
     return measured
+
+
+def _answers(
+    query: QueryFn,
+    entries: list[Entry],
+    plan: dict[Ref, dict[str, str]],
+    now: datetime,
+    sli_source: str,
+    maintenance: dict[Ref, list[Interval]],
+    coverage: Coverage,
+) -> dict[tuple[tuple[str, str], str], Answer]:
+    """(SLO key, range) -> the answer holding that SLO's ratio over the range."""
+    recorded: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    parts: dict[str, list[tuple[tuple[str, str], Any]]] = defaultdict(list)
+    if sli_source == "auto":
+        recorded, tiles, raw = plan_sources(query, entries, plan, now, maintenance, coverage)
+        parts.update({rng: list(ps) for rng, ps in tiles.items()})
+        for e, rng in raw:
+            parts[rng].append((e.ref.key, partial(_raw, e, rng, now, maintenance)))
+    else:
+        for e in entries:
+            for rng in set(plan[e.ref].values()):
+                if sli_source == "recorded":
+                    recorded[rng].append(e.ref.key)
+                else:
+                    parts[rng].append((e.ref.key, partial(_raw, e, rng, now, maintenance)))
+    lookup: dict[tuple[tuple[str, str], str], Answer] = {}
+    for rng in sorted(set(recorded) | set(parts), key=range_seconds):
+        if recorded.get(rng):
+            answer = run_recorded(query, rng)
+            lookup.update({(key, rng): answer for key in recorded[rng]})
+        if parts.get(rng):
+            answer = run_parts(query, parts[rng])
+            lookup.update({(key, rng): answer for key, _ in parts[rng]})
+    return lookup
 
 
 def check_buckets(query: QueryFn, entries: list[Entry], measured: dict[Ref, Measured]) -> None:

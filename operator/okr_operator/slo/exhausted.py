@@ -2,10 +2,10 @@
 
 The budget is measured over the SLO window (28 days, say), far longer than any burn-rate window. Reading
 28 days of the 5m recordings at every rule evaluation would multiply the SLO's rule cost several times, so
-the alert has a group of its own evaluated every ``BUDGET_INTERVAL``: two recording rules keep the 10m
-averages of the 5m rates, and the alert sums 28 days of those (4 032 samples per series, once in 10 minutes).
-The alert lags the status by at most that interval. Calendar windows are refused by the API (a rule has
-no range "since the start of the month").
+the alert sits in the SLO's tile group (``slo.tiles``), evaluated every ``BUDGET_INTERVAL``: the alert sums
+28 days of the 10-minute tiles (4 032 samples per series, once in 10 minutes). The alert lags the status by
+at most that interval. Calendar windows are refused by the API (a rule has no range "since the start of the
+month").
 
 remaining = 1 - ratio(W) / budget < floor  <=>  ratio(W) > budget * (1 - floor)
 """
@@ -17,22 +17,34 @@ from typing import Any
 from ..api.slo import ServiceLevelObjective
 from ..promtext import literal_labels, literal_text, number
 from .budget import budget_fraction
-from .expressions import ERRORS_RECORD, TOTAL_RECORD, identity_selector
+from .tiles import ERRORS_TILE, TILE_INTERVAL, TOTAL_TILE, indicator_hash, tile_rules, tile_selector
 
 EXHAUSTED_ALERT = "SLOErrorBudgetExhausted"
-BUDGET_INTERVAL = "10m"
-BUDGET_ERRORS_RECORD = f"slo:sli_errors:rate{BUDGET_INTERVAL}"
-BUDGET_TOTAL_RECORD = f"slo:sli_total:rate{BUDGET_INTERVAL}"
+BUDGET_INTERVAL = TILE_INTERVAL
+BUDGET_ERRORS_RECORD = ERRORS_TILE
+BUDGET_TOTAL_RECORD = TOTAL_TILE
 
 
-def budget_group(slo: ServiceLevelObjective, common_annotations: dict[str, str]) -> dict[str, Any] | None:
-    """The rule group of the SLO's exhausted-budget alert, or None when it is not enabled."""
+def budget_group(slo: ServiceLevelObjective, common_annotations: dict[str, str]) -> dict[str, Any]:
+    """The SLO's tile group: the two tile records, and the exhausted-budget alert when it is enabled."""
+    spec = slo.spec
+    name, namespace = slo.metadata.name, slo.metadata.namespace or "default"
+    group = {
+        "name": f"okr-slo-{namespace}-{name}-budget",
+        "interval": BUDGET_INTERVAL,
+        "rules": tile_rules(spec, {"slo": name, "namespace": namespace, "service": spec.service}),
+    }
+    settings = spec.alerting.budget_exhausted
+    if spec.alerting.enabled and settings.enabled:
+        group["rules"].append(_exhausted_alert(slo, common_annotations))
+    return group
+
+
+def _exhausted_alert(slo: ServiceLevelObjective, common_annotations: dict[str, str]) -> dict[str, Any]:
     spec = slo.spec
     settings = spec.alerting.budget_exhausted
-    if not (spec.alerting.enabled and settings.enabled):
-        return None
     name, namespace = slo.metadata.name, slo.metadata.namespace or "default"
-    selector = identity_selector(name, namespace)
+    selector = tile_selector(name, namespace, indicator_hash(spec))
     budget = budget_fraction(spec.target)
     ratio = (
         f"sum_over_time({BUDGET_ERRORS_RECORD}{selector}[{spec.window}])\n"
@@ -44,28 +56,20 @@ def budget_group(slo: ServiceLevelObjective, common_annotations: dict[str, str])
         else f"has less than {number(100 * settings.floor)}% of its error budget left"
     )
     return {
-        "name": f"okr-slo-{namespace}-{name}-budget",
-        "interval": BUDGET_INTERVAL,
-        "rules": [
-            {"record": BUDGET_ERRORS_RECORD, "expr": f"avg_over_time({ERRORS_RECORD}{selector}[{BUDGET_INTERVAL}])"},
-            {"record": BUDGET_TOTAL_RECORD, "expr": f"avg_over_time({TOTAL_RECORD}{selector}[{BUDGET_INTERVAL}])"},
-            {
-                "alert": EXHAUSTED_ALERT,
-                "expr": f"(\n{ratio}\n) > {number(budget * (1 - settings.floor))}",
-                "labels": {
-                    **literal_labels(spec.alerting.labels),
-                    **literal_labels(settings.labels),
-                    "severity": str(settings.severity),
-                    "service": spec.service,
-                },
-                "annotations": {
-                    "summary": literal_text(f"SLO {namespace}/{name} ({spec.service}) {left}"),
-                    "description": literal_text(
-                        f"More than {number(100 * (1 - settings.floor))}% of the error budget "
-                        f"({number(100 * budget)}% of events over {spec.window}) is spent."
-                    ),
-                    **common_annotations,
-                },
-            },
-        ],
+        "alert": EXHAUSTED_ALERT,
+        "expr": f"(\n{ratio}\n) > {number(budget * (1 - settings.floor))}",
+        "labels": {
+            **literal_labels(spec.alerting.labels),
+            **literal_labels(settings.labels),
+            "severity": str(settings.severity),
+            "service": spec.service,
+        },
+        "annotations": {
+            "summary": literal_text(f"SLO {namespace}/{name} ({spec.service}) {left}"),
+            "description": literal_text(
+                f"More than {number(100 * (1 - settings.floor))}% of the error budget "
+                f"({number(100 * budget)}% of events over {spec.window}) is spent."
+            ),
+            **common_annotations,
+        },
     }

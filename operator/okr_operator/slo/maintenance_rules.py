@@ -8,6 +8,7 @@ The intervals come as plain timestamps (see ``maintenance.schedule``); "now is i
 - ``excludeFromBudget``: the two 5m recording rules get ``unless on() (<in a window, until 5m after it>)``,
   so no recorded sample holds an event of the window (a 5m rate taken up to 5 minutes after the window still
   counts some of it), and every window derived from them (burn rates, the budget) leaves those events out.
+  The two 10-minute tiles likewise, until 10m after the window.
   The no-data alert ignores those intervals too (the records are absent on purpose).
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from ..maintenance.schedule import Interval
 from .expressions import ERRORS_RECORD, TOTAL_RECORD
+from .tiles import ERRORS_TILE, TILE_SECONDS, TOTAL_TILE
 from .windows import BASE_SECONDS
 
 ABSENT_ALERT = "SLOMetricsAbsent"
@@ -56,12 +58,15 @@ def with_maintenance(groups: list[dict[str, Any]], intervals: Sequence[Interval]
     if not suppress and not exclude:
         return groups
     excluded = in_window(exclude, BASE_SECONDS) if exclude else ""
+    excluded_tiles = in_window(exclude, TILE_SECONDS) if exclude else ""
     quiet = in_window(suppress) if suppress else ""
     out = copy.deepcopy(groups)
     for group in out:
         for rule in group["rules"]:
             if rule.get("record") in (ERRORS_RECORD, TOTAL_RECORD):
                 rule["expr"] = _unless(rule["expr"], excluded)
+            elif rule.get("record") in (ERRORS_TILE, TOTAL_TILE):
+                rule["expr"] = _unless(rule["expr"], excluded_tiles)
             elif "alert" in rule:
                 conditions = [quiet] if quiet else []
                 if rule["alert"] == ABSENT_ALERT and excluded:

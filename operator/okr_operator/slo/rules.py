@@ -111,10 +111,10 @@ def slo_rule_groups(slo: ServiceLevelObjective, maintenance: Sequence[Interval] 
         {"record": TOTAL_RECORD, "expr": raw_total(spec, BASE_WINDOW), "labels": dict(identity)},
     ]
     alerting = spec.alerting
+    common_annotations = {k: literal_text(v) for k, v in sorted(alerting.annotations.items())}
+    if alerting.runbook_url:
+        common_annotations["runbook_url"] = alerting.runbook_url
     if alerting.enabled:
-        common_annotations = {k: literal_text(v) for k, v in sorted(alerting.annotations.items())}
-        if alerting.runbook_url:
-            common_annotations["runbook_url"] = alerting.runbook_url
         conditions = burn_rate_conditions(spec)
         for severity, routing in ((Severity.PAGE, alerting.page), (Severity.TICKET, alerting.ticket)):
             chosen = [c for c in conditions if c.severity == severity]
@@ -141,10 +141,8 @@ def slo_rule_groups(slo: ServiceLevelObjective, maintenance: Sequence[Interval] 
             }
         )
         rules.extend(budget_pace_rules(slo, common_annotations))
-    groups = [{"name": f"okr-slo-{namespace}-{name}", "rules": rules}]
-    budget = budget_group(slo, common_annotations) if alerting.enabled else None
-    guarded = with_group_guard([*groups, budget] if budget else groups, spec)
-    return with_maintenance(guarded, maintenance)
+    groups = [{"name": f"okr-slo-{namespace}-{name}", "rules": rules}, budget_group(slo, common_annotations)]
+    return with_maintenance(with_group_guard(groups, spec), maintenance)
 
 
 def render_prometheus_rule(
