@@ -1,19 +1,21 @@
-"""``--sli-source auto``: every SLO window from our recordings where they cover it, from raw queries elsewhere.
+"""``--sli-source auto``: the long SLO windows from our 10-minute tiles where they cover them, raw elsewhere.
 
-* Windows up to 6 hours read the 5m recordings with the alerts' own expressions (``recorded_ratio``, one
-  query text for every SLO) once the recordings are older than the window.
-* Longer windows (1d, 3d, the SLO window) read the 10-minute tiles plus raw spans at their ends
-  (``slo.tiles``): exact for any window, cheap once the tiles cover it, and the raw figure before that (the
-  head before the first tile is a raw span).
-* Everything else is the raw query: SLOs without recordings (rules not loaded, a Prometheus without our
-  rules), indicators whose spans do not add up, and windows with maintenance left out of the budget.
+* Windows longer than a day (3d, the SLO window) read the tiles plus raw spans at their ends
+  (``slo.tiles``): cheap once the tiles cover the window, and the raw figure before that (the head before the
+  first tile is a raw span), so an SLO created a minute ago gets exactly the raw figures.
+* Windows up to a day (the burn-rate windows 5m..1d) are raw queries: together they read about 4% of what
+  the long windows read raw, and a rate over the window itself is what any other estimate is compared with
+  (sums of 5m recordings or tiles attribute the seconds around a jump in the error rate to one side or the
+  other, which over a short window is a visible share of its budget: docs/performance.md).
+* Everything else is raw too: SLOs without tiles (rules not loaded, a Prometheus without our rules),
+  indicators whose spans do not add up, grouped SLOs (``indicator.groupBy``: one series per group, groups
+  come and go), and windows with maintenance left out of the budget.
 
-What the recordings cover is learned from Prometheus with queries whose number does not depend on the SLO
-count: every cycle the newest tile of every SLO (one subquery over the last 20 minutes); once per SLO (and
-whenever its indicator or longest window changes) how far back its tiles and 5m recordings go.
-:class:`Coverage` keeps that for the life of the operator; a fresh one (okrctl evaluate) asks again.
-Tiles are assumed back to back since the first: a Prometheus outage leaves its minutes out of the long
-windows (they are raw-exact otherwise).
+What the tiles cover is learned from Prometheus with queries whose number does not depend on the SLO count:
+every cycle the newest tile of every SLO (one subquery over the last 20 minutes); once per SLO (and whenever
+its indicator or longest window changes) how far back its tiles go. :class:`Coverage` keeps that for the life
+of the operator; a fresh one (okrctl evaluate) asks again. Tiles are assumed back to back since the first: a
+Prometheus outage leaves its minutes out of the long windows (they are raw-exact otherwise).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ..api.identity import Entry
 from ..maintenance.schedule import Interval
 from ..prometheus.types import PrometheusError, finite
 from ..slo.exclusion import excluded_ratio
-from ..slo.expressions import TOTAL_RECORD, recorded_ratio
+from ..slo.expressions import recorded_ratio
 from ..slo.tiles import (
     TILE_MS,
     TOTAL_TILE,
@@ -43,8 +45,6 @@ from .batch import Answer, Key, Printed, QueryFn, run
 
 # How far back the newest tile is looked for (two tile intervals: one tile may be late).
 NEWEST_TILE_LOOKBACK = "20m"
-# The 5m recordings are looked for over the longest short window plus one base window.
-RECORDS_SLACK_MS = 5 * 60_000
 
 
 @dataclass
@@ -53,8 +53,6 @@ class Coverage:
 
     # (SLO, indicator hash, longest tiled window in ms) -> end of its first tile (ms), None: no tiles
     tiles_since: dict[tuple[Key, str, int], int | None] = field(default_factory=dict)
-    # SLO -> time of its first 5m recording sample (ms), once seen
-    records_since: dict[Key, int] = field(default_factory=dict)
 
 
 _TEMPLATES: dict[str, tuple[RawTemplate, str] | None] = {}
@@ -65,6 +63,8 @@ def template_of(e: Entry) -> tuple[RawTemplate, str] | None:
     """The SLO's raw span template and indicator hash (None: its spans do not add up), printed once per
     indicator definition."""
     spec = e.model.spec
+    if spec.indicator.group_by:
+        return None
     key = spec.indicator.model_dump_json()
     if key not in _TEMPLATES:
         if len(_TEMPLATES) >= _TEMPLATES_MAX:
@@ -129,28 +129,6 @@ def _learn_tiles(query: QueryFn, slos: list[_Slo], coverage: Coverage, now: int)
         coverage.tiles_since[key] = s.tile_end - (count - 1) * TILE_MS if count > 0 else None
 
 
-def _learn_records(query: QueryFn, slos: list[_Slo], coverage: Coverage, now: int) -> None:
-    """When the 5m recordings of the SLOs not yet known start (one query for all of them)."""
-    unknown = [s for s in slos if s.entry.ref.key not in coverage.records_since]
-    shorts = [_ms(r) for s in unknown for r in s.windows.values() if not tiled(_ms(r) // 1000)]
-    if not shorts:
-        return
-    lookback = (max(shorts) + RECORDS_SLACK_MS) // 60_000
-    answer = run(
-        query,
-        f"min_over_time(timestamp({TOTAL_RECORD})[{lookback}m:1m])",
-        namespace_label="namespace",
-        name_label="slo",
-    )
-    if answer.error is not None:
-        return
-    for s in unknown:
-        values = [finite(v.value) for v in answer.of(s.entry.ref.key)]
-        found = [v for v in values if v is not None]
-        if found:
-            coverage.records_since[s.entry.ref.key] = round(min(found) * 1000)
-
-
 def _excluded(e: Entry, rng: str, now: datetime, maintenance: dict, extra_ms: int) -> bool:
     """Maintenance left out of the budget touches the window (or the recordings just before it)."""
     seconds = (_ms(rng) + extra_ms) // 1000
@@ -164,9 +142,8 @@ def plan_sources(
     now: datetime,
     maintenance: dict[object, list[Interval]],
     coverage: Coverage,
-) -> tuple[dict[str, list[Key]], dict[str, list[tuple[Key, Printed]]], list[tuple[Entry, str]]]:
-    """Per range: the SLOs read from the 5m recordings, the SLOs' tile expressions; and (SLO, range) pairs
-    left to raw queries."""
+) -> tuple[dict[str, list[tuple[Key, Printed]]], list[tuple[Entry, str]]]:
+    """Per range, the SLOs' tile expressions; and the (SLO, range) pairs left to raw queries."""
     now_ms = round(now.timestamp() * 1000)
     slos = []
     for e in entries:
@@ -180,27 +157,22 @@ def plan_sources(
             last = newest.get((*s.entry.ref.key, s.indicator))
             s.tile_end = usable_tile_end(last, now_ms) if last is not None else None
     _learn_tiles(query, slos, coverage, now_ms)
-    _learn_records(query, slos, coverage, now_ms)
-    recorded: dict[str, list[Key]] = defaultdict(list)
     tiles: dict[str, list[tuple[Key, Printed]]] = defaultdict(list)
     raw: list[tuple[Entry, str]] = []
     for s in slos:
         e = s.entry
         for rng in sorted(set(s.windows.values())):
             ms = _ms(rng)
-            if _excluded(e, rng, now, maintenance, TILE_MS):
-                raw.append((e, rng))
-            elif not tiled(ms // 1000):
-                since = coverage.records_since.get(e.ref.key)
-                if since is not None and since <= now_ms - ms:
-                    recorded[rng].append(e.ref.key)
-                else:
-                    raw.append((e, rng))
-            elif expr := _tiled_expr(s, coverage, now_ms, ms):
+            cheap = tiled(ms // 1000) and not e.model.spec.indicator.group_by
+            if (
+                cheap
+                and not _excluded(e, rng, now, maintenance, TILE_MS)
+                and (expr := _tiled_expr(s, coverage, now_ms, ms))
+            ):
                 tiles[rng].append((e.ref.key, Printed(expr)))
             else:
                 raw.append((e, rng))
-    return recorded, tiles, raw
+    return tiles, raw
 
 
 def _tiled_expr(s: _Slo, coverage: Coverage, now: int, ms: int) -> str | None:

@@ -73,7 +73,7 @@ def measure_slos(
     maintenance: dict[Ref, list[Interval]] | None = None,
     coverage: Coverage | None = None,
 ) -> dict[Ref, Measured]:
-    """One query per distinct range for all SLOs (two where some read recordings and others raw series).
+    """One query per distinct range for all SLOs.
 
     ``sli_source``: raw (the indicators), recorded (our recordings only), or auto (recordings where they cover
     a window, raw elsewhere: see :mod:`.coverage`, which ``coverage`` remembers across cycles).
@@ -115,7 +115,7 @@ def _answers(
     recorded: dict[str, list[tuple[str, str]]] = defaultdict(list)
     parts: dict[str, list[tuple[tuple[str, str], Any]]] = defaultdict(list)
     if sli_source == "auto":
-        recorded, tiles, raw = plan_sources(query, entries, plan, now, maintenance, coverage)
+        tiles, raw = plan_sources(query, entries, plan, now, maintenance, coverage)
         parts.update({rng: list(ps) for rng, ps in tiles.items()})
         for e, rng in raw:
             parts[rng].append((e.ref.key, partial(_raw, e, rng, now, maintenance)))

@@ -17,7 +17,7 @@ from typing import Any
 from ..api.slo import ServiceLevelObjective
 from ..promtext import literal_labels, literal_text, number
 from .budget import budget_fraction
-from .tiles import ERRORS_TILE, TILE_INTERVAL, TOTAL_TILE, indicator_hash, tile_rules, tile_selector
+from .tiles import ERRORS_TILE, INDICATOR_LABEL, TILE_INTERVAL, TOTAL_TILE, indicator_hash, tile_rules, tile_selector
 
 EXHAUSTED_ALERT = "SLOErrorBudgetExhausted"
 BUDGET_INTERVAL = TILE_INTERVAL
@@ -25,17 +25,20 @@ BUDGET_ERRORS_RECORD = ERRORS_TILE
 BUDGET_TOTAL_RECORD = TOTAL_TILE
 
 
-def budget_group(slo: ServiceLevelObjective, common_annotations: dict[str, str]) -> dict[str, Any]:
-    """The SLO's tile group: the two tile records, and the exhausted-budget alert when it is enabled."""
+def budget_group(slo: ServiceLevelObjective, common_annotations: dict[str, str]) -> dict[str, Any] | None:
+    """The SLO's tile group: the two tile records, and the exhausted-budget alert when it is enabled. A
+    grouped SLO's status never reads tiles (``evaluation.coverage``): it gets the group only for the alert."""
     spec = slo.spec
     name, namespace = slo.metadata.name, slo.metadata.namespace or "default"
+    alert = spec.alerting.enabled and spec.alerting.budget_exhausted.enabled
+    if spec.indicator.group_by and not alert:
+        return None
     group = {
         "name": f"okr-slo-{namespace}-{name}-budget",
         "interval": BUDGET_INTERVAL,
         "rules": tile_rules(spec, {"slo": name, "namespace": namespace, "service": spec.service}),
     }
-    settings = spec.alerting.budget_exhausted
-    if spec.alerting.enabled and settings.enabled:
+    if alert:
         group["rules"].append(_exhausted_alert(slo, common_annotations))
     return group
 
@@ -46,9 +49,10 @@ def _exhausted_alert(slo: ServiceLevelObjective, common_annotations: dict[str, s
     name, namespace = slo.metadata.name, slo.metadata.namespace or "default"
     selector = tile_selector(name, namespace, indicator_hash(spec))
     budget = budget_fraction(spec.target)
+    # The tiles' indicator label (their definition's hash) is not the alert's: routes match on the others.
     ratio = (
-        f"sum_over_time({BUDGET_ERRORS_RECORD}{selector}[{spec.window}])\n"
-        f"/\nsum_over_time({BUDGET_TOTAL_RECORD}{selector}[{spec.window}])"
+        f"sum without ({INDICATOR_LABEL}) (sum_over_time({BUDGET_ERRORS_RECORD}{selector}[{spec.window}]))\n"
+        f"/\nsum without ({INDICATOR_LABEL}) (sum_over_time({BUDGET_TOTAL_RECORD}{selector}[{spec.window}]))"
     )
     left = (
         "has exhausted its error budget"

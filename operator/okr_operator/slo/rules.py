@@ -141,7 +141,8 @@ def slo_rule_groups(slo: ServiceLevelObjective, maintenance: Sequence[Interval] 
             }
         )
         rules.extend(budget_pace_rules(slo, common_annotations))
-    groups = [{"name": f"okr-slo-{namespace}-{name}", "rules": rules}, budget_group(slo, common_annotations)]
+    budget = budget_group(slo, common_annotations)
+    groups = [{"name": f"okr-slo-{namespace}-{name}", "rules": rules}, *([budget] if budget else [])]
     return with_maintenance(with_group_guard(groups, spec), maintenance)
 
 

@@ -44,8 +44,8 @@ INDICATOR_LABEL = "indicator"
 # Raw spans are at least this long (two scrapes at 2m30s), and the newest tile is used once it is this old.
 MARGIN_SECONDS = 300
 MARGIN_MS = MARGIN_SECONDS * 1000
-# Windows longer than this are measured from tiles; shorter ones from the 5m recordings (as the alerts are).
-TILED_ABOVE_SECONDS = 6 * 3600
+# Windows longer than this are measured from tiles; shorter ones raw (``evaluation.coverage``).
+TILED_ABOVE_SECONDS = 86400
 # A range that no indicator uses, printed as the PromQL printer prints it: replaced by each span's range.
 _SENTINEL = duration(timedelta(seconds=31_415_926))
 SENTINEL_RANGE = f"[{_SENTINEL}]"
