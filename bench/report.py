@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from bench import agreement
+
 OURS = "okr-operator"
 RSS_LIMIT_MB = 300
 RULES_PER_SLO_LIMIT = 10
@@ -157,7 +159,8 @@ def _goal(name: str, measured: Any, target: str, met: bool | None) -> dict[str, 
 
 
 def checks(results: dict[str, Any]) -> list[tuple[str, bool]]:
-    """The pass/fail checks of a run: our rules load and evaluate at every N, queries do not grow with objects."""
+    """The pass/fail checks of a run: our rules load and evaluate at every N, queries do not grow with objects,
+    no status writes at steady state, the cheap status path agrees with raw queries (``agreement``)."""
     out: list[tuple[str, bool]] = []
     for n, size in ((results.get("rules") or {}).get("sizes") or {}).items():
         ours = size["tools"].get(OURS)
@@ -180,6 +183,13 @@ def checks(results: dict[str, Any]) -> list[tuple[str, bool]]:
     for a, b in itertools.pairwise(ordered):
         qa, qb = sizes[a]["steady"]["queries_per_cycle"], sizes[b]["steady"]["queries_per_cycle"]
         out.append((f"queries per cycle do not grow with object count: {qa:g} at {a} objects, {qb:g} at {b}", qb <= qa))
+    for n in ordered:
+        writes = sizes[n]["steady"]["status_writes_per_cycle"]
+        by_kind = sizes[n]["steady"].get("status_writes_by_kind") or {}
+        out.append(
+            (f"0 status writes per cycle at steady state at {n} objects: {writes:g} {by_kind or ''}", writes == 0)
+        )
+    out += agreement.checks(results.get("agreement"))
     for phase, trace in (results.get("errors") or {}).items():
         last = trace.strip().splitlines()[-1].strip()
         out.append((f"{phase} phase failed: {last[:300]}", False))
@@ -299,6 +309,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{_fmt(o['minutes_to_ticket'])} | {'alike' if o['as_expected'] else '**differs**'} |"
             )
     lines += detect_markdown(results.get("detect"))
+    lines += agreement.markdown(results.get("agreement"))
     op = results.get("operator")
     if op:
         lines += [
