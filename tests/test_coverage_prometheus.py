@@ -11,12 +11,11 @@ The recordings are what the rules would have written: each rule's own expression
 at the rule's instants (5m rates every minute, tiles every 10 minutes at an odd phase), written as blocks.
 Every window of every SLO must agree with the raw figure within 0.1% of the error budget (the error ratios
 differ by at most 0.001 x (1 - target): a burn rate by at most 0.001, the budget consumed by at most 0.1
-percentage points), and the cheap path must really have read the tiles where they cover a window (3d and 7d; windows up to a
-day are raw). (The two
-are different estimates of the same counts: every range extrapolates from its outer samples to its ends at
-its own average rate, so where the rate jumps within a scrape interval of a boundary the raw 7-day range and
-the 10-minute tiles, or the raw head before the first tile, attribute those seconds differently: up to
-0.11% of the error ratio here, 0.08% of the budget.)
+percentage points), and the cheap path must really have read the tiles where they cover a window (3d and
+7d; windows up to a day are raw). (The two are different estimates of the same counts: every range
+extrapolates from its outer samples to its ends at its own average rate, so where the rate jumps within a
+scrape interval of a boundary the raw 7-day range and the 10-minute tiles, or the raw head before the first
+tile, attribute those seconds differently: 0.08% of the budget here.)
 """
 
 from __future__ import annotations
