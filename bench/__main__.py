@@ -25,7 +25,7 @@ from typing import Any
 from bench import procstat, report, tools
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_PHASES = "rules,equivalence,detect,agreement,operator"
+ALL_PHASES = "rules,equivalence,detect,agreement,cost,operator"
 
 FULL: dict[str, Any] = {
     "rule_sizes": (1, 100, 1000),
@@ -39,6 +39,8 @@ FULL: dict[str, Any] = {
     "profile_at": 10000,
     "equivalence": True,
     "agreement_slos": 100,
+    # Prometheus CPU per minute: Sloth's rules alone vs ours + the operator's status queries (raw, auto)
+    "cost": {"n": 1000, "minutes": 3.0, "interval": 30, "sources": ("raw", "auto")},
     "settle_rates": True,  # steady state only once no 5m window spans the backfill/scrape seam (about 5 min)
 }
 QUICK: dict[str, Any] = {
@@ -53,6 +55,7 @@ QUICK: dict[str, Any] = {
     "profile_at": None,
     "equivalence": False,
     "agreement_slos": 10,
+    "cost": None,  # full run only: about 40 minutes at 1 000 SLOs
     "settle_rates": True,  # steady state (0 status writes, checked) only once no 5m window spans the seam
 }
 
@@ -140,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         results["wall_seconds"][name] = round(time.monotonic() - t0, 1)
         write()
 
-    from bench import agreement, detect, equivalence, operator, rules
+    from bench import agreement, cost, detect, equivalence, operator, rules
 
     phase(
         "rules",
@@ -158,6 +161,14 @@ def main(argv: list[str] | None = None) -> int:
         results["skipped"].append("alert equivalence (full run only: a simulated week takes ~4 min)")
     phase("detect", lambda: detect.run(detect.generate_all(available)))
     phase("agreement", lambda: agreement.run(cfg["agreement_slos"]))
+    if cfg["cost"]:
+        c = cfg["cost"]
+        phase(
+            "cost",
+            lambda: cost.phase(c["n"], available, minutes=c["minutes"], interval=c["interval"], sources=c["sources"]),
+        )
+    else:
+        results["skipped"].append("Prometheus CPU with status queries (full run only: ~40 min at 1 000 SLOs)")
     phase(
         "operator",
         lambda: operator.run(

@@ -75,6 +75,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     out += detect_goals(results.get("detect"))
+    out += cost_goals(results.get("cost"))
     op = results.get("operator") or {}
     sizes = op.get("sizes") or {}
     if sizes:
@@ -105,6 +106,69 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return out
+
+
+COST_RATIO_LIMIT = 0.5
+
+
+def _above_idle(cost: dict[str, Any], name: str) -> float | None:
+    per_minute = cost.get("cpu_per_minute") or {}
+    if name not in per_minute or "idle" not in per_minute:
+        return None
+    return per_minute[name] - per_minute["idle"]
+
+
+def cost_goals(cost: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Issue 19: Prometheus CPU for our rules and the operator's status queries <= 0.5x Sloth's rules alone."""
+    if not cost:
+        return []
+    sloth = _above_idle(cost, "sloth")
+    out = []
+    for name in sorted(k for k in cost.get("cpu_per_minute", {}) if k.startswith("ours + status")):
+        ours = _above_idle(cost, name)
+        if sloth is None or ours is None or sloth <= 0:
+            out.append(_goal(f"Prometheus CPU, {name} vs sloth (N={cost['slos']})", None, "<= 0.5x", None))
+            continue
+        ratio = ours / sloth
+        out.append(
+            _goal(
+                f"Prometheus CPU, {name} vs sloth's rules (N={cost['slos']})",
+                f"{ratio:.2f}x ({ours:.2f} vs {sloth:.2f} CPU s/min above idle)",
+                f"<= {COST_RATIO_LIMIT:g}x",
+                ratio <= COST_RATIO_LIMIT,
+            )
+        )
+    return out
+
+
+def cost_markdown(cost: dict[str, Any] | None) -> list[str]:
+    if not cost:
+        return []
+    lines = [
+        "",
+        "## Prometheus CPU: rules and the operator's status queries",
+        "",
+        f"{cost['slos']} SLOs on the rules phase's series and history; each configuration alone for "
+        f"{cost['minutes']:g} min; the operator (okr-operator run --standalone, interval "
+        f"{cost['operator_interval_seconds']} s) against that Prometheus. CPU s/min of the Prometheus process "
+        "(/proc); normalised: rebuilt from unit costs as if no rule-group iteration or cycle had been skipped "
+        "(bench/cost.py). Tiles backfilled: "
+        f"{(cost.get('tile_backfill') or {}).get('samples', 0):,} samples.",
+        "",
+        "| configuration | CPU s/min | normalised | missed iterations | cycles | queries/cycle "
+        "| query s/cycle | operator CPU s/min |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, c in (cost.get("configurations") or {}).items():
+        lines.append(
+            f"| {name} | {c['cpu_per_minute']} | {_fmt((cost.get('cpu_per_minute') or {}).get(name))} "
+            f"| {c.get('missed_iterations')} | {_fmt(c.get('cycles'))} | {_fmt(c.get('queries_per_cycle'))} "
+            f"| {_fmt(c.get('query_seconds_per_cycle'))} | {_fmt(c.get('operator_cpu_per_minute'))} |"
+        )
+    for source, prof in (cost.get("profile") or {}).items():
+        top = ", ".join(f"{w}: {v['samples']:,}" for w, v in list(prof["by_window"].items())[:6])
+        lines += ["", f"One cycle with {source}: {prof['queries']} queries, {prof['samples']:,} samples read ({top})."]
+    return lines
 
 
 def detect_goals(detect: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -310,6 +374,7 @@ def markdown(results: dict[str, Any]) -> str:
             )
     lines += detect_markdown(results.get("detect"))
     lines += agreement.markdown(results.get("agreement"))
+    lines += cost_markdown(results.get("cost"))
     op = results.get("operator")
     if op:
         lines += [

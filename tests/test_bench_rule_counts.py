@@ -99,12 +99,35 @@ def _rules_size(**ours) -> dict:
     return {"tools": {"okr-operator": {**base, **ours}}}
 
 
-def _operator(queries: dict[int, float]) -> dict:
-    return {"sizes": {str(n): {"steady": {"queries_per_cycle": q}} for n, q in queries.items()}}
+def _operator(queries: dict[int, float], writes: dict[int, float] | None = None) -> dict:
+    writes = writes or {}
+    return {
+        "sizes": {
+            str(n): {"steady": {"queries_per_cycle": q, "status_writes_per_cycle": writes.get(n, 0)}}
+            for n, q in queries.items()
+        }
+    }
+
+
+def _agreement(excess: float = 0.0004, missing: int = 0, tiles_read_for: int = 9, fresh: bool = False) -> dict:
+    worst = {"fraction_of_budget": 0.0007, "slo": "svc-0000-availability", "window": "3d"}
+    return {
+        "windows": 80,
+        "missing": missing,
+        "worst": worst,
+        "worst_excess_over_raw_error": {**worst, "fraction_of_budget": excess},
+        "tiles_read_for": tiles_read_for,
+        "tiles_expected_for": 9,
+        "fresh_read_tiles": fresh,
+    }
 
 
 def test_a_healthy_run_has_no_failures():
-    results = {"rules": {"sizes": {"1": _rules_size(), "10": _rules_size()}}, "operator": _operator({10: 16, 100: 16})}
+    results = {
+        "rules": {"sizes": {"1": _rules_size(), "10": _rules_size()}},
+        "operator": _operator({10: 16, 100: 16}),
+        "agreement": _agreement(),
+    }
     assert report.failures(results) == []
     assert all(ok for _, ok in report.checks(results))
 
@@ -122,6 +145,26 @@ def test_rules_failing_to_evaluate_fail_the_run():
 def test_queries_growing_with_objects_fail_the_run():
     results = {"operator": _operator({10: 16, 100: 17})}
     assert any("grow" in f for f in report.failures(results))
+
+
+def test_status_writes_at_steady_state_fail_the_run():
+    results = {"operator": _operator({10: 16, 100: 16}, writes={100: 0.5})}
+    assert [f for f in report.failures(results) if "status writes" in f] == [
+        "0 status writes per cycle at steady state at 100 objects: 0.5 "
+    ]
+
+
+@pytest.mark.parametrize(
+    "agreement",
+    [
+        _agreement(excess=0.0011),  # the cheap path further from the exact counts than raw, by 0.11% of the budget
+        _agreement(missing=1),  # a figure raw has and the cheap path lacks (or the other way round)
+        _agreement(tiles_read_for=8),  # an SLO with tiles measured raw: the check would compare raw with raw
+        _agreement(fresh=True),  # tiles read for an SLO that has none
+    ],
+)
+def test_the_cheap_path_disagreeing_with_raw_fails_the_run(agreement):
+    assert report.failures({"agreement": agreement})
 
 
 def test_a_crashed_phase_fails_the_run():
