@@ -186,10 +186,11 @@ prometheus_flags = prometheus_options(defaults={"timeout_seconds": 30.0, "retrie
 @click.option("--at", "at", metavar="RFC3339", help="Evaluate at this time (default: now), e.g. 2026-11-20T12:00:00Z.")
 @click.option(
     "--sli-source",
-    type=click.Choice(["raw", "recorded"]),
+    type=click.Choice(["raw", "recorded", "auto"]),
     default="raw",
     show_default=True,
-    help="raw: query the indicators' own expressions (works on any Prometheus); recorded: our recording rules.",
+    help="raw: query the indicators' own expressions (works on any Prometheus); recorded: our recording rules; "
+    "auto: our recordings where they cover a window, raw elsewhere (the operator's default).",
 )
 @click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
 def evaluate(files: tuple[str, ...], namespace: str, at: str | None, sli_source: str, output: str, **conn: Any) -> None:

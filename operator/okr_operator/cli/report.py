@@ -64,7 +64,7 @@ def okrctl_report(prometheus_options: Callable[[Any], Any]) -> click.Command:
     @prometheus_options
     @click.option("--at", "at", metavar="RFC3339", help="Review as of this time (default: now).")
     @click.option("--period", metavar="P", help=PERIOD_HELP)
-    @click.option("--sli-source", type=click.Choice(["raw", "recorded"]), default="raw", show_default=True)
+    @click.option("--sli-source", type=click.Choice(["raw", "recorded", "auto"]), default="raw", show_default=True)
     @click.option("-o", "--output", type=OUTPUT, default="md", show_default=True, help=OUTPUT_HELP)
     def report(
         files: tuple[str, ...],

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..api.identity import Ref
+from ..evaluation.coverage import Coverage
 from ..evaluation.cycle import Evaluator, Outcome
 from ..evaluation.snapshot import Snapshot
 from ..kube.client import EVALUATION_MANAGER, KubeError, KubeUnavailable
@@ -57,6 +58,7 @@ class EvaluationLoop:
         self._stopped = asyncio.Event()
         self.cycles = 0
         self.last_outcome: Outcome | None = None
+        self.coverage = Coverage()  # what our recordings cover, learned once per SLO (sli_source auto)
 
     def nudge(self) -> None:
         self._wake.set()
@@ -109,7 +111,7 @@ class EvaluationLoop:
         now = datetime.now(UTC)
         queries = CycleQueries(self.prometheus.query)
         with self.metrics.evaluation_seconds.time():
-            evaluator = Evaluator(queries, sli_source=self.sli_source)
+            evaluator = Evaluator(queries, sli_source=self.sli_source, coverage=self.coverage)
             outcome = await asyncio.to_thread(evaluator.evaluate, snapshot, now)
         if queries.skipped:
             log.warning("%d queries not sent this cycle: %s", queries.skipped, queries.unanswered)

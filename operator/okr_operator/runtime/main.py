@@ -33,7 +33,11 @@ def cli() -> None:
     callback=key_values_option,
     help="Label for generated PrometheusRules (repeatable). Env: OKR_RULE_LABELS (comma-separated).",
 )
-@click.option("--sli-source", type=click.Choice(["raw", "recorded"]), help="Query raw series or our recording rules.")
+@click.option(
+    "--sli-source",
+    type=click.Choice(["auto", "raw", "recorded"]),
+    help="auto (default): our recordings where they cover a window, raw series elsewhere; raw; recorded.",
+)
 @click.option("--metrics-port", type=int, help="Port of /metrics and /healthz. Env: OKR_METRICS_PORT.")
 @click.option("--web/--no-web", default=None, help="Serve the read-only web view (default: on). Env: OKR_WEB.")
 @click.option("--web-port", type=int, help="Port of the web view. Env: OKR_WEB_PORT (default 8081).")

@@ -16,6 +16,7 @@ from ..options import parse_key_values
 from ..prometheus.config import PrometheusSettings
 
 ENV_PREFIX = "OKR_"
+SLI_SOURCES = ("auto", "raw", "recorded")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,8 @@ class Settings:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     rule_labels: dict[str, str] = field(default_factory=dict)  # for the Prometheus ruleSelector
     gate_prometheus_address: str | None = None  # Prometheus URL Argo Rollouts uses; default: prometheus.url
-    sli_source: str = "raw"  # raw: query the indicator expressions; recorded: query our recording rules
+    # auto: our recordings where they cover a window, the indicators elsewhere; raw / recorded: only those
+    sli_source: str = "auto"
     metrics_port: int = 8080
     web: bool = True  # serve the read-only web view (objectives, key results, error budgets)
     web_port: int = 8081
@@ -110,7 +112,7 @@ def from_env(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
             values[f.name] = overrides[f.name]
     settings = Settings(**values)
     parse_duration(settings.interval)  # fail early with a clear message
-    if settings.sli_source not in ("raw", "recorded"):
-        raise ValueError(f"sli_source {settings.sli_source!r}: use raw or recorded")
+    if settings.sli_source not in SLI_SOURCES:
+        raise ValueError(f"sli_source {settings.sli_source!r}: use auto, raw or recorded")
     settings.kube.check()
     return settings
