@@ -109,13 +109,13 @@ def _operator(queries: dict[int, float], writes: dict[int, float] | None = None)
     }
 
 
-def _agreement(excess: float = 0.0004, missing: int = 0, tiles_read_for: int = 9, fresh: bool = False) -> dict:
-    worst = {"fraction_of_budget": 0.0007, "slo": "svc-0000-availability", "window": "3d"}
+def _agreement(worst: float = 0.0023, missing: int = 0, tiles_read_for: int = 9, fresh: bool = False) -> dict:
+    where = {"slo": "svc-0000-availability", "window": "3d"}
     return {
         "windows": 80,
         "missing": missing,
-        "worst": worst,
-        "worst_excess_over_raw_error": {**worst, "fraction_of_budget": excess},
+        "worst": {**where, "fraction_of_budget": worst},
+        "worst_excess_over_raw_error": {**where, "fraction_of_budget": 0.001},
         "tiles_read_for": tiles_read_for,
         "tiles_expected_for": 9,
         "fresh_read_tiles": fresh,
@@ -157,7 +157,7 @@ def test_status_writes_at_steady_state_fail_the_run():
 @pytest.mark.parametrize(
     "agreement",
     [
-        _agreement(excess=0.0011),  # the cheap path further from the exact counts than raw, by 0.11% of the budget
+        _agreement(worst=0.0051),  # auto and raw 0.51% of the error budget apart on a window
         _agreement(missing=1),  # a figure raw has and the cheap path lacks (or the other way round)
         _agreement(tiles_read_for=8),  # an SLO with tiles measured raw: the check would compare raw with raw
         _agreement(fresh=True),  # tiles read for an SLO that has none
