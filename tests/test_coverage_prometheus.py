@@ -182,11 +182,20 @@ def test_the_partial_window_reads_raw_before_the_first_tile(prom):
 
 
 def test_a_second_cycle_asks_only_for_the_newest_tiles(prom):
+    """One coverage query per cycle: the first also counts every SLO's tiles, later ones only the unknown."""
     coverage = Coverage()
-    measured(prom, "auto", ("covered", "partial", "fresh"), coverage)
-    _, sent = measured(prom, "auto", ("covered", "partial", "fresh"), coverage)
-    learning = [q for q in sent if "count_over_time(slo:sli_total:rate10m" in q or "min_over_time(timestamp(" in q]
-    assert learning == [q for q in learning if "fresh" in q or "min_over_time(timestamp(" in q]
+    _, first = measured(prom, "auto", ("covered", "partial", "fresh"), coverage)
+    _, second = measured(prom, "auto", ("covered", "partial", "fresh"), coverage)
+    assert len(first) == len(second)
+    (asked,) = [q for q in second if "timestamp(slo:sli_total:rate10m)" in q]
+    counted = re.findall(r'count_over_time\(slo:sli_total:rate10m\{slo="(\w+)"', asked)
+    assert counted == ["fresh"]  # no tiles yet: asked again every cycle, in the same one query
+    (asked,) = [q for q in first if "timestamp(slo:sli_total:rate10m)" in q]
+    assert sorted(re.findall(r'count_over_time\(slo:sli_total:rate10m\{slo="(\w+)"', asked)) == [
+        "covered",
+        "fresh",
+        "partial",
+    ]
 
 
 def test_evaluator_with_auto_gives_the_raw_statuses(prom):

@@ -11,9 +11,10 @@
   indicators whose spans do not add up, grouped SLOs (``indicator.groupBy``: one series per group, groups
   come and go), and windows with maintenance left out of the budget.
 
-What the tiles cover is learned from Prometheus with queries whose number does not depend on the SLO count:
-every cycle the newest tile of every SLO (one subquery over the last 20 minutes); once per SLO (and whenever
-its indicator or longest window changes) how far back its tiles go. :class:`Coverage` keeps that for the life
+What the tiles cover is learned from Prometheus with one query per cycle whatever the SLO count
+(``coverage_expr``): the newest tile of every SLO (a subquery over the last 20 minutes), and, for the SLOs not
+yet known (new, or with a changed indicator or longest window), how many tiles they have over their longest
+window. :class:`Coverage` keeps that for the life
 of the operator; a fresh one (okrctl evaluate) asks again. Tiles are assumed back to back since the first: a
 Prometheus outage leaves its minutes out of the long windows (they are raw-exact otherwise).
 """
@@ -26,7 +27,7 @@ from datetime import datetime
 
 from ..api.identity import Entry
 from ..maintenance.schedule import Interval
-from ..prometheus.types import PrometheusError, finite
+from ..prometheus.types import finite
 from ..slo.exclusion import excluded_ratio
 from ..slo.expressions import recorded_ratio
 from ..slo.tiles import (
@@ -51,8 +52,8 @@ NEWEST_TILE_LOOKBACK = "20m"
 class Coverage:
     """What earlier cycles learned about each SLO's recordings (kept for the life of the operator)."""
 
-    # (SLO, indicator hash, longest tiled window in ms) -> end of its first tile (ms), None: no tiles
-    tiles_since: dict[tuple[Key, str, int], int | None] = field(default_factory=dict)
+    # (SLO, indicator hash, longest tiled window in ms) -> end of its first tile (ms)
+    tiles_since: dict[tuple[Key, str, int], int] = field(default_factory=dict)
 
 
 _TEMPLATES: dict[str, tuple[RawTemplate, str] | None] = {}
@@ -91,42 +92,52 @@ def _ms(rng: str) -> int:
     return int(rng[:-1]) * _UNIT_MS[rng[-1]]
 
 
-def newest_tiles(query: QueryFn, now: int) -> dict[tuple[str, str, str], int] | PrometheusError:
-    """(namespace, slo, indicator) -> end of the newest tile (ms) of every SLO with tiles."""
-    expr = f"max_over_time(timestamp({TOTAL_TILE})[{NEWEST_TILE_LOOKBACK}:1m])"
-    answer = run(query, expr, namespace_label="namespace", name_label="slo")
-    if answer.error is not None:
-        return answer.error
-    out: dict[tuple[str, str, str], int] = {}
-    for (ns, name), samples in answer.values.items():
-        for s in samples:
-            if s.value is not None and finite(s.value) is not None:
-                out[(ns, name, s.labels.get("indicator", ""))] = round(float(s.value) * 1000)
-    return out
+def _longest_tiled(s: _Slo) -> int:
+    return max((_ms(r) for r in s.windows.values() if tiled(_ms(r) // 1000)), default=0)
 
 
-def _learn_tiles(query: QueryFn, slos: list[_Slo], coverage: Coverage, now: int) -> None:
-    """How far back the tiles of the SLOs not yet known go (one query for all of them)."""
-    parts = []
-    for s in slos:
-        longest = max((_ms(r) for r in s.windows.values() if tiled(_ms(r) // 1000)), default=0)
-        key = (s.entry.ref.key, s.indicator, longest)
-        if s.tile_end is None or key in coverage.tiles_since:
-            continue
+def _key(s: _Slo) -> tuple[Key, str, int]:
+    return (s.entry.ref.key, s.indicator, _longest_tiled(s))
+
+
+WHAT_LABEL = "okr_coverage"  # tells the tile counts from the newest-tile times in the one coverage query
+
+
+def coverage_expr(unknown: list[_Slo]) -> str:
+    """One query for what the tiles cover: every SLO's newest tile time, and for each SLO not yet known how
+    many tiles it has over its longest window (whose number of queries does not depend on the SLO count)."""
+    parts = [f"max_over_time(timestamp({TOTAL_TILE})[{NEWEST_TILE_LOOKBACK}:1m])"]
+    for s in unknown:
         ns, name = s.entry.ref.key
-        sel = tile_selector(name, ns, s.indicator)
-        rng = f"[{longest + TILE_MS}ms] @ {s.tile_end / 1000:.3f}"
-        parts.append((s, key, f"count_over_time({TOTAL_TILE}{sel}{rng})"))
-    if not parts:
-        return
-    answer = run(query, "\nor\n".join(p[2] for p in parts), namespace_label="namespace", name_label="slo")
+        count = f"count_over_time({TOTAL_TILE}{tile_selector(name, ns, s.indicator)}[{_longest_tiled(s) + TILE_MS}ms])"
+        parts.append(f'label_replace({count}, "{WHAT_LABEL}", "count", "", "")')
+    return "\nor\n".join(parts)
+
+
+def learn(query: QueryFn, slos: list[_Slo], coverage: Coverage, now: int) -> None:
+    """Ask the coverage query; set each SLO's newest usable tile end and remember where its tiles begin
+    (the newest tile minus the tiles counted, back to back). On an error nothing is known: raw this cycle."""
+    unknown = [s for s in slos if _key(s) not in coverage.tiles_since]
+    answer = run(query, coverage_expr(unknown), namespace_label="namespace", name_label="slo")
     if answer.error is not None:
-        return  # not learned: raw this cycle, asked again next cycle
-    for s, key, _expr in parts:
-        values = [finite(v.value) for v in answer.of(s.entry.ref.key) if v.labels.get("indicator") == s.indicator]
-        count = int(values[0]) if values and values[0] else 0
-        assert s.tile_end is not None
-        coverage.tiles_since[key] = s.tile_end - (count - 1) * TILE_MS if count > 0 else None
+        return
+    newest: dict[tuple[Key, str], int] = {}
+    counts: dict[tuple[Key, str], int] = {}
+    for key, samples in answer.values.items():
+        for sample in samples:
+            value = finite(sample.value) if sample.value is not None else None
+            if value is None:
+                continue
+            into = counts if sample.labels.get(WHAT_LABEL) == "count" else newest
+            into[(key, sample.labels.get("indicator", ""))] = round(value * (1 if into is counts else 1000))
+    for s in slos:
+        last = newest.get((s.entry.ref.key, s.indicator))
+        if last is None:
+            continue
+        s.tile_end = usable_tile_end(last, now)
+        count = counts.get((s.entry.ref.key, s.indicator), 0)
+        if _key(s) not in coverage.tiles_since and count > 0:
+            coverage.tiles_since[_key(s)] = last - (count - 1) * TILE_MS
 
 
 def _excluded(e: Entry, rng: str, now: datetime, maintenance: dict, extra_ms: int) -> bool:
@@ -149,14 +160,9 @@ def plan_sources(
     for e in entries:
         found = template_of(e)
         slos.append(_Slo(e, plan[e.ref], found[0] if found else None, found[1] if found else ""))
-    newest: dict | PrometheusError = {}
-    if any(s.template is not None and any(tiled(_ms(r) // 1000) for r in s.windows.values()) for s in slos):
-        newest = newest_tiles(query, now_ms)
-    for s in slos:
-        if s.template is not None and isinstance(newest, dict):
-            last = newest.get((*s.entry.ref.key, s.indicator))
-            s.tile_end = usable_tile_end(last, now_ms) if last is not None else None
-    _learn_tiles(query, slos, coverage, now_ms)
+    tileable = [s for s in slos if s.template is not None and _longest_tiled(s)]
+    if tileable:
+        learn(query, tileable, coverage, now_ms)
     tiles: dict[str, list[tuple[Key, Printed]]] = defaultdict(list)
     raw: list[tuple[Entry, str]] = []
     for s in slos:
@@ -178,8 +184,7 @@ def plan_sources(
 def _tiled_expr(s: _Slo, coverage: Coverage, now: int, ms: int) -> str | None:
     if s.template is None or s.tile_end is None:
         return None
-    longest = max((_ms(r) for r in s.windows.values() if tiled(_ms(r) // 1000)), default=0)
-    since = coverage.tiles_since.get((s.entry.ref.key, s.indicator, longest))
+    since = coverage.tiles_since.get(_key(s))
     spans: list[Span] = window_spans(now - ms, now, s.tile_end, since)
     if not any(sp.tiles for sp in spans):
         return None
