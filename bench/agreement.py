@@ -89,10 +89,12 @@ def traffic(i: int, start: float, end: float) -> SeriesSpec:
 
 
 def manifests(n: int) -> list[dict[str, Any]]:
-    """The benchmark's SLOs on services 0..n-1, with their errors as code 500 (the history's error code)."""
+    """The benchmark's SLOs on services 0..n-1 with the exhausted-budget alert (whose group holds the tiles),
+    their errors as code 500 (the history's error code)."""
     out = []
     for i in range(n):
         m = slos.okr_manifest(i)
+        m["spec"]["alerting"] = {"budgetExhausted": {"enabled": True}}  # tiles come with the exhausted alert
         m["spec"]["indicator"]["ratio"]["errors"] = m["spec"]["indicator"]["ratio"]["errors"].replace(
             'code=~"5.."', 'code="500"'
         )
@@ -224,7 +226,8 @@ def _compare(
             excess = (abs(got - exact[ref][label]) - abs(expected - exact[ref][label])) / budget
             if excess > worst_excess["fraction_of_budget"]:
                 worst_excess = {"fraction_of_budget": excess, **where}
-    tiled = {name for name in names if any(f'slo="{name}"' in q and "rate10m" in q for q in auto_q.sent)}
+    read = [f'sum_over_time(slo:sli_errors:rate10m{{slo="{name}"' for name in names]  # a window's tiles
+    tiled = {name for name, text in zip(names, read, strict=True) if any(text in q for q in auto_q.sent)}
     return {
         "slos": len(names),
         "windows": windows,

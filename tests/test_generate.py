@@ -56,8 +56,8 @@ def test_rule_count_per_sample_slo(capsys):
     counts = {s.metadata.name: count_rules(slo_rule_groups(s)) for s in manifests.of_kind("ServiceLevelObjective")}
     with capsys.disabled():
         print(f"\nrules per sample SLO: {counts} (Sloth: 17, Pyrra: 13-15, goal: <= 10)")
-    # 2 recording rules (5m error and event rates), page, ticket, no-data alert; 2 tiles (10m, own group).
-    assert counts == {"checkout-availability": 7, "checkout-latency": 7}
+    # 2 recording rules (5m error and event rates), page, ticket, no-data alert.
+    assert counts == {"checkout-availability": 5, "checkout-latency": 5}
 
 
 def test_disabled_alerting_leaves_only_recording_rules():

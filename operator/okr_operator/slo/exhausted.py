@@ -26,21 +26,18 @@ BUDGET_TOTAL_RECORD = TOTAL_TILE
 
 
 def budget_group(slo: ServiceLevelObjective, common_annotations: dict[str, str]) -> dict[str, Any] | None:
-    """The SLO's tile group: the two tile records, and the exhausted-budget alert when it is enabled. A
-    grouped SLO's status never reads tiles (``evaluation.coverage``): it gets the group only for the alert."""
+    """The SLO's tile group with the exhausted-budget alert, or None when the alert is not enabled.
+
+    The two tile records also serve the operator's status (``evaluation.coverage``): an SLO without the
+    alert has no tiles and its status reads raw series (docs/performance.md, "Where the status queries'
+    cost goes", says why tiles are not yet emitted for every SLO)."""
     spec = slo.spec
-    name, namespace = slo.metadata.name, slo.metadata.namespace or "default"
-    alert = spec.alerting.enabled and spec.alerting.budget_exhausted.enabled
-    if spec.indicator.group_by and not alert:
+    if not (spec.alerting.enabled and spec.alerting.budget_exhausted.enabled):
         return None
-    group = {
-        "name": f"okr-slo-{namespace}-{name}-budget",
-        "interval": BUDGET_INTERVAL,
-        "rules": tile_rules(spec, {"slo": name, "namespace": namespace, "service": spec.service}),
-    }
-    if alert:
-        group["rules"].append(_exhausted_alert(slo, common_annotations))
-    return group
+    name, namespace = slo.metadata.name, slo.metadata.namespace or "default"
+    rules = tile_rules(spec, {"slo": name, "namespace": namespace, "service": spec.service})
+    rules.append(_exhausted_alert(slo, common_annotations))
+    return {"name": f"okr-slo-{namespace}-{name}-budget", "interval": BUDGET_INTERVAL, "rules": rules}
 
 
 def _exhausted_alert(slo: ServiceLevelObjective, common_annotations: dict[str, str]) -> dict[str, Any]:
