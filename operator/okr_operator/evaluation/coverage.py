@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..api.identity import Entry
+from ..api.identity import Entry, Ref
 from ..maintenance.schedule import Interval
 from ..prometheus.types import finite
 from ..slo.exclusion import excluded_ratio
@@ -151,7 +151,7 @@ def plan_sources(
     entries: list[Entry],
     plan: dict,
     now: datetime,
-    maintenance: dict[object, list[Interval]],
+    maintenance: dict[Ref, list[Interval]],
     coverage: Coverage,
 ) -> tuple[dict[str, list[tuple[Key, Printed]]], list[tuple[Entry, str]]]:
     """Per range, the SLOs' tile expressions; and the (SLO, range) pairs left to raw queries."""

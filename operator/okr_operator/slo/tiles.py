@@ -84,7 +84,9 @@ def additive_kind(spec: ServiceLevelObjectiveSpec) -> Kind | None:
     if len(kinds) != 1:
         return None
     kind = kinds.pop()
-    return kind if kind in ("rate", "count") else None
+    if kind == "rate":
+        return "rate"
+    return "count" if kind == "count" else None
 
 
 def _kind_of(node: Any) -> str | None:
