@@ -3,10 +3,10 @@
 * Windows longer than a day (3d, the SLO window) read the tiles plus raw spans at their ends
   (``slo.tiles``): cheap once the tiles cover the window, and the raw figure before that (the head before the
   first tile is a raw span), so an SLO created a minute ago gets exactly the raw figures.
-* Windows up to a day (the burn-rate windows 5m..1d) are raw queries: together they read about 4% of what
-  the long windows read raw, and a rate over the window itself is what any other estimate is compared with
-  (sums of 5m recordings or tiles attribute the seconds around a jump in the error rate to one side or the
-  other, which over a short window is a visible share of its budget: docs/performance.md).
+* Windows up to a day (the burn-rate windows 5m..1d) are raw queries: with 28 days of history they read
+  about 5% of what the long windows read raw, and a rate over the window itself is what any other estimate
+  is compared with (sums of 5m recordings or tiles attribute the seconds around a jump in the error rate to
+  one side or the other, which over a short window is a visible share of its budget: docs/performance.md).
 * Everything else is raw too: SLOs without tiles (rules not loaded, a Prometheus without our rules),
   indicators whose spans do not add up, grouped SLOs (``indicator.groupBy``: one series per group, groups
   come and go), and windows with maintenance left out of the budget.
