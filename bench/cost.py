@@ -22,8 +22,6 @@ the Prometheus CPU it took.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +32,7 @@ from typing import Any
 import requests
 
 from bench import procstat, slos
-from e2e.harness import LocalCluster, LocalPrometheus, PrometheusError, upstream_crds, wait_until
+from e2e.harness import LocalCluster, LocalPrometheus, upstream_crds, wait_until
 from e2e.harness.operator import OperatorProcess, metric_sum
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,30 +183,10 @@ def backfill_tiles(prom: LocalPrometheus, groups: list[dict[str, Any]], history_
                     out.write("\n".join(f"{name} {v!r} {ts:.3f}" for ts, v in points) + "\n")
                     samples += len(points)
         out.write("# EOF\n")
-    blocks = prom.dir / "tile-blocks"
-    shutil.rmtree(blocks, ignore_errors=True)
-    from bench.rules import _move_blocks, _promtool
-
-    proc = subprocess.run(
-        [
-            _promtool(),
-            "tsdb",
-            "create-blocks-from",
-            "openmetrics",
-            "--max-block-duration=2160h",
-            str(source),
-            str(blocks),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    source.unlink(missing_ok=True)
-    if proc.returncode != 0:
-        raise PrometheusError(f"tile backfill failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
-    prom.stop()
-    moved = _move_blocks(blocks, prom.data_dir)
-    prom.start()
+    try:
+        moved = prom.backfill_file(source, max_block_duration="2160h")
+    finally:
+        source.unlink(missing_ok=True)
     return {
         "series": len(written),
         "samples": samples,

@@ -17,9 +17,7 @@
 
 from __future__ import annotations
 
-import shutil
 import statistics
-import subprocess
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -29,7 +27,6 @@ import requests
 
 from bench import slos, synth
 from e2e.harness import LocalPrometheus, PrometheusError, wait_until
-from e2e.tools import build
 
 SCRAPE_INTERVAL = 60
 EVALUATION_INTERVAL = 60  # Prometheus's default, like its default scrape interval
@@ -42,42 +39,15 @@ def say(msg: str) -> None:
     print(f"[bench rules] {msg}", flush=True)
 
 
-def _promtool() -> str:
-    return str(build.ensure(["promtool"], log=lambda _m: None)["promtool"])
-
-
-def _move_blocks(src: Path, data_dir: Path) -> int:
-    moved = 0
-    for block in src.iterdir():
-        if block.is_dir() and (block / "meta.json").exists():
-            shutil.move(str(block), data_dir / block.name)
-            moved += 1
-    return moved
-
-
 def backfill_raw(prom: LocalPrometheus, svcs: list[synth.Service], t0: float, t1: float) -> dict[str, Any]:
     started = time.monotonic()
     source = prom.dir / "history.om"
     samples = synth.write_history(source, svcs, t0, t1, step=SCRAPE_INTERVAL)
     generated = time.monotonic() - started
-    prom.data_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [
-            _promtool(),
-            "tsdb",
-            "create-blocks-from",
-            "openmetrics",
-            "--max-block-duration=2160h",
-            str(source),
-            str(prom.data_dir),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    source.unlink(missing_ok=True)
-    if proc.returncode != 0:
-        raise PrometheusError(f"raw backfill failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
+    try:
+        prom.backfill_file(source, max_block_duration="2160h")
+    finally:
+        source.unlink(missing_ok=True)
     return {
         "series": synth.series_count(svcs),
         "samples": samples,
@@ -145,28 +115,10 @@ def backfill_recorded(
                     samples += len(points)
         out.write("# EOF\n")
     queried = time.monotonic() - started
-    blocks = prom.dir / "recorded-blocks"
-    shutil.rmtree(blocks, ignore_errors=True)
-    proc = subprocess.run(
-        [
-            _promtool(),
-            "tsdb",
-            "create-blocks-from",
-            "openmetrics",
-            "--max-block-duration=2160h",
-            str(source),
-            str(blocks),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    source.unlink(missing_ok=True)
-    if proc.returncode != 0:
-        raise PrometheusError(f"recorded-series backfill failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
-    prom.stop()
-    moved = _move_blocks(blocks, prom.data_dir)
-    prom.start()
+    try:
+        moved = prom.backfill_file(source, max_block_duration="2160h")
+    finally:
+        source.unlink(missing_ok=True)
     return {
         "records": {tool: sorted(r) for tool, r in RECORDED.items() if tool in generated},
         "samples": samples,

@@ -311,37 +311,52 @@ class LocalPrometheus:
     def backfill(self, openmetrics_text: str, max_block_duration: str = "24h") -> Path:
         """Write OpenMetrics history into the TSDB as blocks (``promtool tsdb create-blocks-from``).
 
-        A running server is stopped for the duration and started again, so the new blocks are
-        loaded when this returns. Returns the OpenMetrics file kept in the working directory.
+        A running server is restarted, so the new blocks are loaded when this returns. Returns the
+        OpenMetrics file kept in the working directory.
         """
         if not openmetrics_text.rstrip().endswith("# EOF"):
             raise ValueError("OpenMetrics text must end with '# EOF'")
-        promtool = build.ensure(["promtool"], log=self._say)["promtool"]
         source = self.dir / f"backfill-{int(time.time() * 1000)}.om"
         source.write_text(openmetrics_text if openmetrics_text.endswith("\n") else openmetrics_text + "\n")
-        was_running = self.running()
-        if was_running:
-            self.stop()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            [
-                str(promtool),
-                "tsdb",
-                "create-blocks-from",
-                "openmetrics",
-                f"--max-block-duration={max_block_duration}",
-                str(source),
-                str(self.data_dir),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
+        self.backfill_file(source, max_block_duration)
+        return source
+
+    def backfill_file(self, source: Path, max_block_duration: str = "24h") -> int:
+        """Backfill an OpenMetrics file (large histories are written to a file, not held as text).
+
+        The blocks are built beside the data directory while a running server keeps answering, then moved
+        in while it is stopped for a moment (it only loads new blocks at start). Returns the number of blocks.
+        """
+        promtool = build.ensure(["promtool"], log=self._say)["promtool"]
+        staging = self.dir / f"blocks-{int(time.time() * 1000)}"
+        staging.mkdir(parents=True)
+        try:
+            proc = subprocess.run(
+                [
+                    str(promtool),
+                    "tsdb",
+                    "create-blocks-from",
+                    "openmetrics",
+                    f"--max-block-duration={max_block_duration}",
+                    str(source),
+                    str(staging),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if proc.returncode != 0:
+                tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
+                raise PrometheusError(f"promtool tsdb create-blocks-from openmetrics failed ({source.name}):\n{tail}")
+            blocks = [b for b in staging.iterdir() if b.is_dir() and (b / "meta.json").exists()]
+            was_running = self.running()
+            if was_running:
+                self.stop()
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            for block in blocks:
+                shutil.move(str(block), self.data_dir / block.name)
             if was_running:
                 self.start()
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
-            raise PrometheusError(f"promtool tsdb create-blocks-from openmetrics failed:\n{tail}")
-        if was_running:
-            self.start()
-        return source
+            return len(blocks)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
