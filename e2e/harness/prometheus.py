@@ -5,10 +5,11 @@
         prom.load_rules(prometheus_rule_object)      # a PrometheusRule dict, or its spec.groups
         prom.query("sum(rate(http_requests_total[1m]))")
 
-Backfill: ``backfill(openmetrics_text)`` runs ``promtool tsdb create-blocks-from openmetrics`` into
-the data directory. A running Prometheus only notices new blocks at its next block reload (after a
-head compaction, roughly once a minute), so ``backfill`` stops Prometheus, writes the blocks and
-starts it again (the data directory is kept); the data is queryable as soon as ``backfill`` returns.
+Backfill: ``backfill(openmetrics_text)`` (or ``backfill_file(path)`` for large histories) runs
+``promtool tsdb create-blocks-from openmetrics`` into a directory beside the data directory. A running
+Prometheus only notices new blocks at its next block reload (after a head compaction, roughly once a
+minute), so the blocks are moved in while Prometheus is stopped for a moment and it is started again
+(the data directory is kept); the data is queryable as soon as the call returns.
 """
 
 from __future__ import annotations
