@@ -123,11 +123,18 @@ def writes(rules: Iterable[Rule]) -> list[tuple[str, str, str]]:
     return [p for rule in rules for p in rule.permissions() if p[0] in WRITE_VERBS]
 
 
-def lease_rules(lease: str = DEFAULT_LEASE) -> tuple[Rule, ...]:
-    """Role rules in the operator's namespace for the Lease guarding the evaluation loop."""
+def lease_rules(*leases: str) -> tuple[Rule, ...]:
+    """Role rules in the operator's namespace for the Lease guarding the evaluation loop (one per shard when the
+    operator is sharded; none given: the default Lease)."""
     return (
         Rule("coordination.k8s.io", ("leases",), ("create",), "create the Lease (create cannot be name-restricted)"),
-        Rule("coordination.k8s.io", ("leases",), ("get", "update"), "hold and renew the Lease", (lease,)),
+        Rule(
+            "coordination.k8s.io",
+            ("leases",),
+            ("get", "update"),
+            "hold and renew the Lease",
+            leases or (DEFAULT_LEASE,),
+        ),
     )
 
 

@@ -220,8 +220,12 @@ class Evaluator:
     ) -> None:
         alignment = alignment_of(snapshot)
         by_key = {e.ref.key: e for e in snapshot.objectives}
+        foreign = {e.ref.key: e for e in snapshot.foreign_objectives}
         done: dict[tuple[str, str], dict[str, Any]] = {}
         for key in alignment.roll_up_order():
+            if key in foreign:  # another shard's: roll up what its owner wrote
+                done[key] = foreign[key].status
+                continue
             e = by_key[key]
             if e.model is None:
                 status = invalid_status(e, OBJECTIVE_FIELDS, now)

@@ -47,10 +47,10 @@ OBJECTIVE_FIELDS = (
 
 
 def alignment_of(snapshot: Snapshot) -> Alignment:
-    """The alignment of every objective in the snapshot (invalid ones align to nothing)."""
+    """The alignment of every objective in the snapshot, foreign ones included (invalid ones align to nothing)."""
     links: dict[Key, ParentLink | None] = {}
     allowed: dict[Key, tuple[str, ...]] = {}
-    for o in snapshot.objectives:
+    for o in [*snapshot.objectives, *snapshot.foreign_objectives]:
         spec = o.model.spec if o.model is not None else None
         ref = spec.parent_ref if spec is not None else None
         links[o.ref.key] = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,17 +18,26 @@ from ..api import (
 )
 from ..api.identity import Entry, entry_from_body
 
+KINDS_IN_ORDER = (SLO_KIND, KEY_RESULT_KIND, OBJECTIVE_KIND, MAINTENANCE_WINDOW_KIND)
+
 
 @dataclass
 class Snapshot:
-    """Every object the evaluation looks at, by kind."""
+    """Every object the evaluation looks at, by kind.
+
+    ``foreign_objectives`` are Objectives another shard owns (the operator's ``--shards``): they are not
+    evaluated and get no status here; their written status is what a parent of ours rolls up, and they take
+    part in the alignment (a child of ours may align to one of them). ``all()`` leaves them out.
+    """
 
     slos: list[Entry] = field(default_factory=list)
     key_results: list[Entry] = field(default_factory=list)
     objectives: list[Entry] = field(default_factory=list)
     maintenance_windows: list[Entry] = field(default_factory=list)
+    foreign_objectives: list[Entry] = field(default_factory=list)
 
     def all(self) -> list[Entry]:
+        """The objects to evaluate (not the foreign objectives)."""
         return [*self.slos, *self.key_results, *self.objectives, *self.maintenance_windows]
 
     def by_kind(self, kind: str) -> list[Entry]:
@@ -40,14 +49,22 @@ class Snapshot:
         }[kind]
 
     @classmethod
-    def from_bodies(cls, bodies: Iterable[Mapping[str, Any]]) -> Snapshot:
-        """Build from Kubernetes objects as they come from the API (dicts)."""
+    def from_bodies(cls, bodies: Iterable[Mapping[str, Any]], owns: Callable[[str], bool] | None = None) -> Snapshot:
+        """Build from Kubernetes objects as they come from the API (dicts).
+
+        ``owns(namespace)``: whether this evaluation owns that namespace's objects (None: all). Objectives of
+        other namespaces become ``foreign_objectives``; other objects of theirs are left out.
+        """
         snapshot = cls()
         for body in bodies:
             entry = entry_from_body(body)
-            if entry is not None:
+            if entry is None:
+                continue
+            if owns is None or owns(entry.ref.namespace):
                 snapshot.by_kind(entry.ref.kind).append(entry)
-        for entries in (snapshot.slos, snapshot.key_results, snapshot.objectives, snapshot.maintenance_windows):
+            elif entry.ref.kind == OBJECTIVE_KIND:
+                snapshot.foreign_objectives.append(entry)
+        for entries in (*(snapshot.by_kind(k) for k in KINDS_IN_ORDER), snapshot.foreign_objectives):
             entries.sort(key=lambda e: e.ref)
         return snapshot
 

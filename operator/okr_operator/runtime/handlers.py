@@ -57,7 +57,8 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
             ours.interval,
         )
     log.info(
-        "okr-operator started: prometheus %s, interval %s, sli source %s, metrics on :%d, web view %s",
+        "okr-operator started: shard %s, prometheus %s, interval %s, sli source %s, metrics on :%d, web view %s",
+        f"{ours.owned.label} (peering {ours.peering}, lease {ours.lease})" if ours.owned.sharded else "-",
         ours.prometheus.url,
         ours.interval,
         ours.sli_source,
@@ -73,12 +74,25 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
         await runtime.stop()
 
 
+# ------------------------------------------------------------------ sharding
+
+
+def _ours(namespace: str | None, memo: kopf.Memo, **_: Any) -> bool:
+    """kopf's ``when=`` filter of every handler that writes: does this replica's shard own the object?"""
+    runtime: Runtime | None = memo.get("runtime")
+    shard = runtime.shard if runtime is not None else (memo.get("settings") or from_env()).owned
+    return shard.owns(namespace)
+
+
 # ------------------------------------------------------------------ the store
 
 
 def _remember(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo) -> None:
+    """Keep the object in the store: our shard's objects, and the other shards' Objectives (for roll-ups)."""
     runtime: Runtime | None = memo.get("runtime")
     if runtime is None:
+        return
+    if body.get("kind") != "Objective" and not runtime.shard.owns(body.metadata.namespace):
         return
     data = dict(body)
     data.setdefault("apiVersion", f"{GROUP}/{VERSION}")
@@ -91,12 +105,12 @@ def _remember(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo) -> None:
             runtime.loop.nudge()
 
 
-@kopf.on.event(GROUP, VERSION, "servicelevelobjectives")
+@kopf.on.event(GROUP, VERSION, "servicelevelobjectives", when=_ours)
 def slo_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _remember(event, body, memo)
 
 
-@kopf.on.event(GROUP, VERSION, "keyresults")
+@kopf.on.event(GROUP, VERSION, "keyresults", when=_ours)
 def key_result_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _remember(event, body, memo)
 
@@ -163,9 +177,9 @@ def _body(body: kopf.Body, kind: str) -> dict[str, Any]:
     return data
 
 
-@kopf.on.resume(GROUP, VERSION, "servicelevelobjectives")
-@kopf.on.create(GROUP, VERSION, "servicelevelobjectives")
-@kopf.on.update(GROUP, VERSION, "servicelevelobjectives", field="spec")
+@kopf.on.resume(GROUP, VERSION, "servicelevelobjectives", when=_ours)
+@kopf.on.create(GROUP, VERSION, "servicelevelobjectives", when=_ours)
+@kopf.on.update(GROUP, VERSION, "servicelevelobjectives", field="spec", when=_ours)
 async def reconcile_slo_handler(body: kopf.Body, memo: kopf.Memo, reason: str, **_: Any) -> None:
     runtime, started = runtime_of(memo), time.monotonic()
     data = _body(body, "ServiceLevelObjective")
@@ -177,9 +191,9 @@ async def reconcile_slo_handler(body: kopf.Body, memo: kopf.Memo, reason: str, *
     await _finish(runtime, "ServiceLevelObjective", data, done, started)
 
 
-@kopf.on.resume(GROUP, VERSION, "keyresults")
-@kopf.on.create(GROUP, VERSION, "keyresults")
-@kopf.on.update(GROUP, VERSION, "keyresults", field="spec")
+@kopf.on.resume(GROUP, VERSION, "keyresults", when=_ours)
+@kopf.on.create(GROUP, VERSION, "keyresults", when=_ours)
+@kopf.on.update(GROUP, VERSION, "keyresults", field="spec", when=_ours)
 async def reconcile_key_result_handler(body: kopf.Body, memo: kopf.Memo, reason: str, **_: Any) -> None:
     runtime, started = runtime_of(memo), time.monotonic()
     data = _body(body, "KeyResult")
@@ -199,8 +213,8 @@ async def reconcile_key_result_handler(body: kopf.Body, memo: kopf.Memo, reason:
     await _finish(runtime, "KeyResult", data, done, started)
 
 
-@kopf.on.create(GROUP, VERSION, "objectives")
-@kopf.on.update(GROUP, VERSION, "objectives", field="spec")
+@kopf.on.create(GROUP, VERSION, "objectives", when=_ours)
+@kopf.on.update(GROUP, VERSION, "objectives", field="spec", when=_ours)
 async def objective_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """A key result's rules use its objective's period, type, owner and alerting: re-render them on a change."""
     runtime = runtime_of(memo)
@@ -245,7 +259,7 @@ async def refresh_maintenance(runtime: Runtime, namespace: str) -> None:
         await _finish(runtime, "ServiceLevelObjective", slo, Reconciled(done.status, done.events), time.monotonic())
 
 
-@kopf.on.event(GROUP, VERSION, "maintenancewindows")
+@kopf.on.event(GROUP, VERSION, "maintenancewindows", when=_ours)
 async def maintenance_window_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     _remember(event, body, memo)
     runtime: Runtime | None = memo.get("runtime")
@@ -311,11 +325,11 @@ async def _revert(event: kopf.RawEvent, body: kopf.Body, kind: str, memo: kopf.M
                 await runtime.writer.event(owner_body, "DriftReverted", message, warning=True)
 
 
-@kopf.on.event("monitoring.coreos.com", "v1", "prometheusrules", labels=MANAGED_BY)
+@kopf.on.event("monitoring.coreos.com", "v1", "prometheusrules", labels=MANAGED_BY, when=_ours)
 async def prometheus_rule_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     await _revert(event, body, "PrometheusRule", memo)
 
 
-@kopf.on.event("argoproj.io", "v1alpha1", "analysistemplates", labels=MANAGED_BY)
+@kopf.on.event("argoproj.io", "v1alpha1", "analysistemplates", labels=MANAGED_BY, when=_ours)
 async def analysis_template_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     await _revert(event, body, "AnalysisTemplate", memo)

@@ -10,15 +10,30 @@ import kopf
 from ..api import GROUP
 from ..kube.client import FIELD_MANAGER
 from .settings import Settings
+from .sharding import Shard
+
+
+class ShardDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
+    """kopf's last-handled configuration, stored only on objects of our shard.
+
+    kopf stores it after every create/update cause, also when a ``when=`` filter left no handler to run: every
+    shard would patch every object. The owning shard alone does.
+    """
+
+    def __init__(self, shard: Shard) -> None:
+        super().__init__(prefix=GROUP, key="last-handled-configuration")
+        self.shard = shard
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        if self.shard.owns(body.metadata.namespace):
+            super().store(body=body, patch=patch, essence=essence)
 
 
 def configure_kopf(kopf_settings: kopf.OperatorSettings, ours: Settings) -> None:
     """kopf's persistence, watch timeouts and request timeouts from our settings."""
     # kopf keeps its own progress in annotations: the status schema is structural and would prune it.
     kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
-    )
+    kopf_settings.persistence.diffbase_storage = ShardDiffBaseStorage(ours.owned)
     kube = ours.kube
     # A watch stream can die silently (open, but nothing arrives): the server ends each one after
     # watch_timeout, the client gives up shortly after, and a watch that delivered nothing (not even the

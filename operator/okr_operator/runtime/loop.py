@@ -31,6 +31,7 @@ from . import memory
 from .cycle_queries import CycleQueries
 from .health import Health
 from .metrics import Metrics
+from .sharding import Shard
 from .status import StatusWriter
 from .store import Store
 
@@ -50,10 +51,12 @@ class EvaluationLoop:
         interval: float,
         sli_source: str,
         lease: LeaderLease | None,
+        shard: Shard | None = None,
     ) -> None:
         self.store, self.writer, self.prometheus, self.metrics = store, writer, prometheus, metrics
         self.health = health
         self.interval, self.sli_source, self.lease = interval, sli_source, lease
+        self.shard = shard or Shard()  # evaluate and write only its objects (other shards' objectives: read)
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self.cycles = 0
@@ -103,11 +106,11 @@ class EvaluationLoop:
         if not leader:
             self.metrics.evaluations.labels("standby" if leader is False else "error").inc()
             self.metrics.statuses.update([], {})  # a standby exports no (stale) figures: alerts read the leader's
+            self.metrics.shard_objects.labels(str(self.shard.index), str(self.shard.count)).set(0)
             return None
         bodies = self.store.bodies()
-        for kind in ("Objective", "KeyResult", "ServiceLevelObjective"):
-            self.metrics.objects.labels(kind).set(sum(1 for b in bodies if b.get("kind") == kind))
-        snapshot = Snapshot.from_bodies(bodies)
+        snapshot = Snapshot.from_bodies(bodies, self.shard.owns if self.shard.sharded else None)
+        self._count(snapshot)
         now = datetime.now(UTC)
         queries = CycleQueries(self.prometheus.query)
         with self.metrics.evaluation_seconds.time():
@@ -121,6 +124,13 @@ class EvaluationLoop:
         self.cycles += 1
         self.last_outcome = outcome
         return outcome
+
+    def _count(self, snapshot: Snapshot) -> None:
+        """The objects this replica owns, per kind and in all (``okr_shard_objects``: is the split balanced?)."""
+        owned = snapshot.all()
+        for kind in ("Objective", "KeyResult", "ServiceLevelObjective"):
+            self.metrics.objects.labels(kind).set(sum(1 for e in owned if e.ref.kind == kind))
+        self.metrics.shard_objects.labels(str(self.shard.index), str(self.shard.count)).set(len(owned))
 
     async def _write(self, outcome: Outcome, bodies: list[dict[str, Any]]) -> None:
         """Write what changed (until the API server stops answering); Events only for statuses written."""

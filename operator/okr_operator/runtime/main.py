@@ -45,6 +45,14 @@ def cli() -> None:
 @click.option(
     "--priority", type=int, help="kopf peering priority (distinct per replica; default derived from POD_NAME)."
 )
+@click.option(
+    "--shards",
+    type=int,
+    help="Split the namespaces into this many shards, one Deployment each (default 1: no split). Env: OKR_SHARDS.",
+)
+@click.option(
+    "--shard", type=int, help="The shard this replica serves, 0 .. shards-1 (sha256 of the namespace). Env: OKR_SHARD."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run(
     namespaces: tuple[str, ...], rule_labels: dict[str, str], verbose: bool, standalone: bool | None, **flags: Any
@@ -62,15 +70,15 @@ def run(
             standalone=standalone or None,
             **flags,
         )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    except ValueError as exc:  # one line naming the setting, exit 1
+        raise click.ClickException(str(exc)) from None
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     priority = settings.priority or (zlib.crc32(identity().encode()) % 10000 + 1)
     peering: dict[str, Any] = {"standalone": True}
     if not settings.standalone:  # a named peering makes kopf require the KopfPeering CRDs (config/crd installs them)
-        peering = {"peering_name": settings.peering_name, "priority": priority}
+        peering = {"peering_name": settings.peering, "priority": priority}  # per shard when sharded
     memo = kopf.Memo(settings=settings)  # the startup handler builds the Runtime from it (handlers.startup)
     kopf.run(clusterwide=not settings.namespaces, namespaces=settings.namespaces, memo=memo, **peering)
 

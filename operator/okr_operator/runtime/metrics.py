@@ -52,7 +52,13 @@ class Metrics:
         )
         self.status_writes = Counter("okr_status_writes", "Status writes to the API.", ["kind"], registry=r)
         self.leader = Gauge("okr_evaluation_leader", "1 while this replica runs the evaluation loop.", registry=r)
-        self.objects = Gauge("okr_objects", "okr.dev objects known to the operator.", ["kind"], registry=r)
+        self.objects = Gauge("okr_objects", "okr.dev objects the operator owns (its shard's).", ["kind"], registry=r)
+        self.shard_objects = Gauge(
+            "okr_shard_objects",
+            "Objects owned by the shard this replica serves (shard of shards; 0 on a standby).",
+            ["shard", "shards"],
+            registry=r,
+        )
         self.prometheus_up = Gauge(
             "okr_prometheus_up",
             "1 when Prometheus answered the last query, 0 when it did not (timeout, unreachable).",

@@ -14,6 +14,7 @@ from ..api.common import parse_duration
 from ..kube.config import KubeSettings
 from ..options import parse_key_values
 from ..prometheus.config import PrometheusSettings
+from .sharding import Shard, check_shard
 
 ENV_PREFIX = "OKR_"
 SLI_SOURCES = ("auto", "raw", "recorded")
@@ -39,6 +40,8 @@ class Settings:
     standalone: bool = False  # no peering (a single replica)
     leader_lease: str = "okr-operator-evaluation"  # Lease guarding the evaluation loop
     lease_namespace: str = "okr-system"
+    shards: int = 1  # split the namespaces into this many shards (sharding.py); 1: one operator owns everything
+    shard: int = 0  # the shard this replica serves (0 .. shards-1)
 
     @property
     def interval_seconds(self) -> int:
@@ -47,6 +50,21 @@ class Settings:
     @property
     def gate_address(self) -> str:
         return self.gate_prometheus_address or self.prometheus.url
+
+    @property
+    def owned(self) -> Shard:
+        """The shard this replica serves (which namespaces it owns)."""
+        return Shard(self.shard, self.shards)
+
+    @property
+    def peering(self) -> str:
+        """The kopf peering of this replica's shard: ``peering_name``, with ``-shard-<K>`` when sharded."""
+        return self.owned.name(self.peering_name)
+
+    @property
+    def lease(self) -> str:
+        """The Lease of this replica's shard: ``leader_lease``, with ``-shard-<K>`` when sharded."""
+        return self.owned.name(self.leader_lease)
 
 
 def _convert(kind: Any, raw: str) -> Any:
@@ -115,4 +133,5 @@ def from_env(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     if settings.sli_source not in SLI_SOURCES:
         raise ValueError(f"sli_source {settings.sli_source!r}: use auto, raw or recorded")
     settings.kube.check()
+    check_shard(settings.shards, settings.shard)
     return settings

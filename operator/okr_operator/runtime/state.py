@@ -46,6 +46,7 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.shard = settings.owned  # which namespaces' objects this replica reconciles, evaluates and writes
         # Per SLO, the maintenance intervals its applied rules carry (see handlers.refresh_maintenance).
         self.maintenance_keys: dict[Ref, tuple[Any, ...]] = {}
         self.store = Store()
@@ -62,7 +63,7 @@ class Runtime:
         self.health = Health(stale_after=3 * settings.interval_seconds + 30)
         lease = None
         if not settings.standalone:
-            lease = LeaderLease(self.kube, settings.leader_lease, settings.lease_namespace, identity())
+            lease = LeaderLease(self.kube, settings.lease, settings.lease_namespace, identity())
         self.loop = EvaluationLoop(
             store=self.store,
             writer=self.writer,
@@ -72,6 +73,7 @@ class Runtime:
             interval=settings.interval_seconds,
             sli_source=settings.sli_source,
             lease=lease,
+            shard=self.shard,
         )
         self.selection = RuleSelectionWatch(self.kube, self.store, settings.rule_labels, settings.interval_seconds)
         self.tasks: list[asyncio.Task[None]] = []

@@ -32,6 +32,7 @@ class StatusWriter:
         if written is None:
             return False
         self.metrics.status_writes.labels(ref.kind).inc()
+        log.debug("status of %s written by %s", ref, manager)
         self.store.set_status(ref, written.get("status") or {})
         return True
 
