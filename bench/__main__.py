@@ -1,8 +1,10 @@
-"""Run the benchmarks: ``python -m bench [--quick] [--only rules,equivalence,detect,agreement,operator] [--out DIR]``.
+"""Run the benchmarks: ``python -m bench [--quick] [--only rules,equivalence,detect,agreement,cost,operator,shards]
+[--out DIR]``.
 
 Full run (``make bench``): rules for N = 1, 100, 1000 SLOs with okr-operator, Sloth and Pyrra in one
 Prometheus; alert equivalence at 15x / 3.5x / 0.9x; time to detect at 100% / 10% / 2% errors and a 3.5x
-burn; the operator at 10, 1 000 and 10 000 objects with a py-spy profile of the 10 000 run. Writes
+burn; the operator at 10, 1 000 and 10 000 objects with a py-spy profile of the 10 000 run; the operator in 2
+shards with 20 000 objects (``BENCH_SHARD_OBJECTS`` / ``BENCH_SHARDS`` measure another size). Writes
 ``bench/results.json`` and ``bench/results.md``.
 
 Quick run (``make bench-quick``, in CI): N = 1, 10 and 10 / 100 objects at a 10 s interval, time to
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -25,7 +28,7 @@ from typing import Any
 from bench import procstat, report, tools
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_PHASES = "rules,equivalence,detect,agreement,cost,operator"
+ALL_PHASES = "rules,equivalence,detect,agreement,cost,operator,shards"
 
 FULL: dict[str, Any] = {
     "rule_sizes": (1, 100, 1000),
@@ -42,6 +45,8 @@ FULL: dict[str, Any] = {
     # Prometheus CPU per minute: Sloth's rules alone vs ours + the operator's status queries (raw, auto)
     "cost": {"n": 1000, "minutes": 3.0, "interval": 30, "sources": ("raw", "auto")},
     "settle_rates": True,  # steady state only once no 5m window spans the backfill/scrape seam (about 5 min)
+    # N objects over S shards (issue 19): one operator process per shard
+    "shards": {"n": 20000, "shards": 2, "edits": 5},
 }
 QUICK: dict[str, Any] = {
     "rule_sizes": (1, 10),
@@ -57,6 +62,7 @@ QUICK: dict[str, Any] = {
     "agreement_slos": 10,
     "cost": None,  # full run only: about 40 minutes at 1 000 SLOs
     "settle_rates": True,  # steady state (0 status writes, checked) only once no 5m window spans the seam
+    "shards": None,  # full run only: a cluster, a Prometheus and an operator per shard, 5 min of settling
 }
 
 
@@ -143,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         results["wall_seconds"][name] = round(time.monotonic() - t0, 1)
         write()
 
-    from bench import agreement, cost, detect, equivalence, operator, rules
+    from bench import agreement, cost, detect, equivalence, operator, rules, shards
 
     phase(
         "rules",
@@ -180,6 +186,18 @@ def main(argv: list[str] | None = None) -> int:
             settle_rates=cfg["settle_rates"],
         ),
     )
+    if cfg["shards"]:
+        sh = {**cfg["shards"]}
+        sh["n"] = int(os.environ.get("BENCH_SHARD_OBJECTS", sh["n"]))
+        sh["shards"] = int(os.environ.get("BENCH_SHARDS", sh["shards"]))
+        phase(
+            "shards",
+            lambda: shards.run(
+                sh["n"], sh["shards"], sh["edits"], cfg["steady_cycles"], cfg["interval"], cfg["settle_rates"]
+            ),
+        )
+    else:
+        results["skipped"].append("the operator in shards (full run only: 20 000 objects over 2 shards)")
     write()
     say(f"wrote {out_dir / 'results.md'} and results.json in {time.monotonic() - started:.0f} s")
     print((out_dir / "results.md").read_text())

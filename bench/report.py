@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from bench import agreement
+from bench import agreement, shards
 
 OURS = "okr-operator"
 RSS_LIMIT_MB = 300
@@ -254,6 +254,7 @@ def checks(results: dict[str, Any]) -> list[tuple[str, bool]]:
             (f"0 status writes per cycle at steady state at {n} objects: {writes:g} {by_kind or ''}", writes == 0)
         )
     out += agreement.checks(results.get("agreement"))
+    out += shards.checks(results.get("shards"))
     for phase, trace in (results.get("errors") or {}).items():
         last = trace.strip().splitlines()[-1].strip()
         out.append((f"{phase} phase failed: {last[:300]}", False))
@@ -436,6 +437,7 @@ def markdown(results: dict[str, Any]) -> str:
                     )
                     + ".",
                 ]
+    lines += shards.markdown(results.get("shards"))
     return "\n".join(lines) + "\n"
 
 
