@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
+from okr_operator.evaluation.batch import union_members
 from okr_operator.prometheus.types import PrometheusError, Sample
 
 _TAG = re.compile(
@@ -32,7 +33,7 @@ class FakePrometheus:
         if self.fail:
             raise PrometheusError(self.fail, f"fake Prometheus: {self.fail}")
         out: list[Sample] = []
-        for part in expr.split("\nor\n"):
+        for part in union_members(expr):
             match = _TAG.match(part)
             assert match, f"not a batched query part: {part[:120]}"
             key = (match["ns"], match["name"])

@@ -13,7 +13,7 @@ import pytest
 
 from okr_operator.api import KeyResult, Objective
 from okr_operator.api.identity import Ref
-from okr_operator.evaluation.batch import MAX_SPLIT_QUERIES, run_parts
+from okr_operator.evaluation.batch import MAX_SPLIT_QUERIES, run_parts, union_members
 from okr_operator.evaluation.cycle import Evaluator
 from okr_operator.evaluation.snapshot import Snapshot
 from okr_operator.prometheus.types import PrometheusError, Sample
@@ -38,7 +38,7 @@ class FakePrometheus:
                 "QueryFailed", "bad_data: vector cannot contain metrics with the same labelset", refused=True
             )
         samples = []
-        for part in expr.split("\nor\n"):
+        for part in union_members(expr):
             name = part.split('"okr_name", "', 1)[1].split('"', 1)[0]
             namespace = part.split('"okr_namespace", "', 1)[1].split('"', 1)[0]
             samples.append(Sample({"okr_name": name, "okr_namespace": namespace}, self.value))

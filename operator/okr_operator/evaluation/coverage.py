@@ -42,7 +42,7 @@ from ..slo.tiles import (
     usable_tile_end,
     window_spans,
 )
-from .batch import Answer, Key, Printed, QueryFn, run
+from .batch import Answer, Key, Printed, QueryFn, run, union
 
 # How far back the newest tile is looked for (two tile intervals: one tile may be late).
 NEWEST_TILE_LOOKBACK = "20m"
@@ -111,7 +111,7 @@ def coverage_expr(unknown: list[_Slo]) -> str:
         ns, name = s.entry.ref.key
         count = f"count_over_time({TOTAL_TILE}{tile_selector(name, ns, s.indicator)}[{_longest_tiled(s) + TILE_MS}ms])"
         parts.append(f'label_replace({count}, "{WHAT_LABEL}", "count", "", "")')
-    return "\nor\n".join(parts)
+    return union(parts)
 
 
 def learn(query: QueryFn, slos: list[_Slo], coverage: Coverage, now: int) -> None:
