@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,53 @@ def test_two_shards_each_own_their_namespaces_roll_up_across_and_fail_over_alone
     assert after["leaseTransitions"] == other["leaseTransitions"] and after["acquireTime"] == other["acquireTime"]
     assert ("KeyResult", ns0, "checkout-mttr") in writes(ops[standby])
     assert all(shard_of(ns, SHARDS) == 0 for _, ns, _ in writes(ops[standby]))
+
+
+def test_sharded_renderings_are_accepted_by_the_apiserver_and_the_notes_name_the_shards(cluster, tmp_path):
+    """config/sharded and the chart with sharding.shards=2: a server-side dry run of every object on a real
+    apiserver (the Namespace and CRDs apart, which other tests apply), and `helm install --dry-run=server`'s NOTES."""
+    from e2e.harness.cluster import kubectl_binary
+    from e2e.test_deploy import CHART, helm_binary, helm_template
+
+    cluster.install_crds([ROOT / "config" / "crd" / "kopf" / "kopf.dev_peerings.yaml"])
+    cluster.kubectl("create", "namespace", "okr-system", check=False)
+    rendered = subprocess.run(
+        [kubectl_binary(), "kustomize", str(ROOT / "config" / "sharded")], capture_output=True, text=True, check=True
+    ).stdout
+    for name, docs in (
+        ("kustomize", [d for d in yaml.safe_load_all(rendered) if d]),
+        ("helm", helm_template("--set", "sharding.shards=2", "--set", "replicas=2")),
+    ):
+        objs = [d for d in docs if d["kind"] not in ("Namespace", "CustomResourceDefinition")]
+        assert sorted(o["metadata"]["name"] for o in objs if o["kind"] == "Deployment") == [
+            "okr-operator-shard-0",
+            "okr-operator-shard-1",
+        ]
+        dry = cluster.kubectl(
+            "apply", "--server-side", "--dry-run=server", "-f", "-", input=yaml.safe_dump_all(objs), check=False
+        )
+        assert dry.returncode == 0, f"{name}: {dry.stderr}"
+        assert "okr-operator-shard-1 serverside-applied (server dry run)" in dry.stdout, dry.stdout
+    proc = subprocess.run(
+        [
+            str(helm_binary()),
+            "install",
+            "okr-shards",
+            str(CHART),
+            "--namespace",
+            "okr-shards",
+            "--create-namespace",
+            "--dry-run=server",
+            "--set",
+            "sharding.shards=2",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Shards: 2 (a namespace belongs to shard sha256(name) mod 2), 1 replica(s) each" in proc.stdout
+    assert "rollout status deployment/okr-shards-okr-operator-shard-0" in proc.stdout
