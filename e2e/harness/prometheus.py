@@ -228,7 +228,7 @@ class LocalPrometheus:
             raise PrometheusError(f"promtool check rules refused {name}:\n{check.stdout}{check.stderr}")
         staging.replace(path)
         if self.running():
-            self.reload()
+            self.reload(timeout=max(30.0, wait))  # reading a large rule file is part of the reload's answer
             wanted = {g["name"] for g in groups}
             wait_until(lambda: wanted <= set(self.rule_groups()), wait, f"rule groups {sorted(wanted)} loaded")
         return path

@@ -157,6 +157,17 @@ def recorded_ratio(window: str, selector: str = "") -> str:
     return f"({recorded_chain(errors, seconds)} / {recorded_chain(total, seconds)} or {summed})"
 
 
+def recorded_plain_ratio(window: str, selector: str = "") -> str:
+    """Error ratio over ``window`` as the plain sum of the recorded 5m rates, which trails a change by about
+    2.5 minutes: what the burn alerts read where that lag delays no alert (``rules.long_window_ratio``)."""
+    seconds = range_seconds(window)
+    errors, total = ERRORS_RECORD + selector, TOTAL_RECORD + selector
+    if seconds <= BASE_SECONDS:
+        return f"({errors} / {total})"
+    body = promql_range(seconds)
+    return f"(sum_over_time({errors}[{body}]) / sum_over_time({total}[{body}]))"
+
+
 def recorded_chain(series: str, seconds: int) -> str:
     """The recorded 5m rate ``series`` at every whole 5m offset within ``seconds``: the rates over the
     back-to-back 5m spans that make up the window, whose sum is the window's (absent if one is missing)."""

@@ -2,7 +2,8 @@
 
 Rules per SLO (availability SLO with both alerts): 5, against Sloth's 17 and Pyrra's 13-15, with the
 same page/ticket conditions. The windows of each condition are derived from the two recorded 5m rates
-(see ``expressions``), so no rule reads days of raw series.
+(see ``expressions``), except the page's 1h window, read from the raw indicator (``long_window_ratio``): no
+rule reads more than an hour of raw series.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..api.slo import ServiceLevelObjective
+from ..api.slo import ServiceLevelObjective, ServiceLevelObjectiveSpec
 from ..api.slo_alerting import Severity
 from ..generated import generated_name, generated_object
 from ..maintenance.schedule import Interval
@@ -21,14 +22,24 @@ from .expressions import (
     ERRORS_RECORD,
     TOTAL_RECORD,
     identity_selector,
+    range_seconds,
     raw_errors,
+    raw_ratio,
     raw_total,
+    recorded_plain_ratio,
     recorded_ratio,
 )
 from .grouping import with_group_guard
 from .maintenance_rules import with_maintenance
 from .pace import budget_pace_rules
-from .windows import BASE_WINDOW, BurnRateCondition, burn_rate_conditions
+from .windows import (
+    BASE_WINDOW,
+    CHAINED_MAX_SECONDS,
+    LEAD_ABOVE_SECONDS,
+    RAW_LONG_MAX_SECONDS,
+    BurnRateCondition,
+    burn_rate_conditions,
+)
 
 BURN_ALERT = "SLOErrorBudgetBurn"
 ABSENT_ALERT = "SLOMetricsAbsent"
@@ -38,14 +49,44 @@ def prometheus_rule_name(slo_name: str) -> str:
     return generated_name(slo_name, "slo")
 
 
-def _condition_expr(condition: BurnRateCondition, selector: str, budget: float) -> str:
+def long_window_ratio(spec: ServiceLevelObjectiveSpec, window: str, selector: str, raw: bool) -> str:
+    """Error ratio over a burn-rate condition's long window, in the cheapest form that delays no alert
+    (docs/architecture.md, "What the rules cost"):
+
+    - up to an hour, where ``raw`` allows it: the raw indicator (exact from the first minute, and cheap);
+    - up to an hour otherwise, and beyond a day: ``recorded_ratio`` (chained, or lead-corrected);
+    - in between: the plain sum, which trails a change by 2.5 minutes. With the workbook's pairs that delays
+      only the page of a burn between 6x and 14.4x (its 6h window decides, after 150 minutes or more) and no
+      ticket under steady traffic: 1d above 3x implies 3d above 1x, which is lead-corrected.
+    """
+    seconds = range_seconds(window)
+    if seconds <= RAW_LONG_MAX_SECONDS and raw:
+        return raw_ratio(spec, window)
+    if seconds <= CHAINED_MAX_SECONDS or seconds > LEAD_ABOVE_SECONDS:
+        return recorded_ratio(window, selector)
+    return recorded_plain_ratio(window, selector)
+
+
+def _condition_expr(
+    condition: BurnRateCondition, spec: ServiceLevelObjectiveSpec, selector: str, budget: float, raw: bool
+) -> str:
+    """One burn-rate condition. The short window, a plain sum (it passes the threshold long before the long
+    window does, so its lag delays nothing), comes first: the alert keeps the recorded series' labels (slo,
+    namespace) also where the long window is the raw indicator, which is joined ``on ()``."""
     threshold = number(condition.factor * budget)
     if condition.short == condition.long:  # a single-window condition
         return f"(\n  {recorded_ratio(condition.long, selector)} > {threshold}\n)"
-    return (
-        f"(\n  {recorded_ratio(condition.long, selector)} > {threshold}\n"
-        f"  and\n  {recorded_ratio(condition.short, selector)} > {threshold}\n)"
-    )
+    long = long_window_ratio(spec, condition.long, selector, raw)
+    join = "and on ()" if raw and range_seconds(condition.long) <= RAW_LONG_MAX_SECONDS else "and"
+    short = recorded_plain_ratio(condition.short, selector)
+    return f"(\n  {short} > {threshold}\n  {join}\n  {long} > {threshold}\n)"
+
+
+def raw_long_windows(slo: ServiceLevelObjective, maintenance: Sequence[Interval] = ()) -> bool:
+    """Whether the SLO's burn alerts read long windows of up to an hour from the raw indicator: not for a grouped
+    SLO (its raw ratio per group would bypass the records' cardinality guard) nor while a maintenance window
+    excludes events (the raw indicator would count them; the records leave them out)."""
+    return not slo.spec.indicator.group_by and not any(i.exclude for i in maintenance)
 
 
 def _describe(conditions: list[BurnRateCondition]) -> str:
@@ -69,14 +110,16 @@ def _burn_alert(
     conditions: list[BurnRateCondition],
     hold: str | None,
     common_annotations: dict[str, str],
+    raw: bool,
 ) -> dict[str, Any]:
-    """The page or ticket alert over ``conditions`` (joined with ``or``), firing after ``hold`` if set."""
+    """The page or ticket alert over ``conditions`` (joined with ``or``), firing after ``hold`` if set; ``raw``:
+    long windows up to an hour may read the raw indicator (see ``raw_long_windows``)."""
     spec, name, namespace = slo.spec, slo.metadata.name, slo.metadata.namespace or "default"
     selector = identity_selector(name, namespace)
     budget = budget_fraction(spec.target)
     rule: dict[str, Any] = {
         "alert": BURN_ALERT,
-        "expr": "\nor\n".join(_condition_expr(c, selector, budget) for c in conditions),
+        "expr": "\nor\n".join(_condition_expr(c, spec, selector, budget, raw) for c in conditions),
     }
     if hold:
         rule["for"] = hold
@@ -121,7 +164,9 @@ def slo_rule_groups(slo: ServiceLevelObjective, maintenance: Sequence[Interval] 
             if not routing.enabled:
                 continue
             rules.extend(
-                _burn_alert(slo, severity, routing.labels, held, hold, common_annotations)
+                _burn_alert(
+                    slo, severity, routing.labels, held, hold, common_annotations, raw_long_windows(slo, maintenance)
+                )
                 for hold, held in _by_hold(chosen)
             )
         rules.append(

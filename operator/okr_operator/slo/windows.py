@@ -8,7 +8,8 @@ does). Alert windows are never shorter than the 5m base rate the recording rules
 Every longer window is derived from the recorded 5m rates (``expressions.recorded_ratio``): up to an hour
 by adding back-to-back 5m rates (``is_chained``), beyond by summing them with the newest half base window
 (``LEAD_SECONDS``) counted at the latest rate, so that no derived window lags the raw one
-(docs/architecture.md, "Generated rules").
+(docs/architecture.md, "Generated rules"). The burn alerts use those exact forms only where a window decides
+when an alert fires, and cheaper ones elsewhere (``rules.long_window_ratio``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ BASE_SECONDS = 300
 LEAD_SECONDS = BASE_SECONDS // 2
 # Windows up to an hour in whole base windows add up back-to-back 5m rates instead (exact, 12 lookups).
 CHAINED_MAX_SECONDS = 3600
+# The burn alerts' long windows (``rules.long_window_ratio``): up to an hour from the raw indicator where the
+# SLO allows it (``rules.raw_long_windows``), beyond a day lead-corrected, in between the plain sum.
+RAW_LONG_MAX_SECONDS = 3600
+LEAD_ABOVE_SECONDS = 86400
 DAY = 86400
 # Nominal lengths of calendar windows, used to scale alert windows (not to measure compliance).
 CALENDAR_NOMINAL_SECONDS = {"month": 30 * DAY, "quarter": 90 * DAY}
