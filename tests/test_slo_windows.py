@@ -91,3 +91,38 @@ def test_recorded_windows_parse(window):
 
 def test_promql_ranges_use_descending_units():
     assert [promql_range(s) for s in (150, 3450, 21450, 258750)] == ["2m30s", "57m30s", "5h57m30s", "2d23h52m30s"]
+
+
+def test_burn_alerts_read_each_long_window_in_the_cheapest_form_that_delays_no_alert():
+    from okr_operator.slo.expressions import raw_ratio, recorded_plain_ratio
+    from okr_operator.slo.rules import long_window_ratio
+
+    spec, sel = slo(window="30d").spec, '{slo="a"}'
+    assert long_window_ratio(spec, "1h", sel, raw=True) == raw_ratio(spec, "1h")
+    assert long_window_ratio(spec, "1h", sel, raw=False) == recorded_ratio("1h", sel)  # chained
+    assert long_window_ratio(spec, "6h", sel, raw=True) == recorded_plain_ratio("6h", sel)
+    assert long_window_ratio(spec, "1d", sel, raw=True) == recorded_plain_ratio("1d", sel)
+    assert long_window_ratio(spec, "3d", sel, raw=True) == recorded_ratio("3d", sel)  # lead-corrected
+    e, t = "slo:sli_errors:rate5m" + sel, "slo:sli_total:rate5m" + sel
+    assert recorded_plain_ratio("6h", sel) == f"(sum_over_time({e}[6h]) / sum_over_time({t}[6h]))"
+    assert recorded_plain_ratio("5m", sel) == f"({e} / {t})"
+
+
+def test_the_raw_1h_window_is_joined_on_nothing_after_the_records_and_only_where_it_is_safe():
+    from okr_operator.maintenance import rule_intervals
+    from okr_operator.slo.rules import raw_long_windows, slo_rule_groups
+    from tests.test_promtool_maintenance import EPOCH, window
+
+    plain = slo(window="30d")
+    page = next(r for r in slo_rule_groups(plain)[0]["rules"] if r.get("labels", {}).get("severity") == "page")
+    first = page["expr"].split("\nor\n")[0]
+    assert first.index("slo:sli_errors:rate5m") < first.index("and on ()") < first.index("[1h]")
+    assert raw_long_windows(plain)
+    indicator = {
+        "ratio": {"errors": "sum by (route) (rate(e[{{window}}]))", "total": "sum by (route) (rate(t[{{window}}]))"}
+    }
+    grouped = slo(window="30d", indicator={**indicator, "groupBy": ["route"]})
+    assert not raw_long_windows(grouped)
+    excluding = rule_intervals([window(290, "1h", excludeFromBudget=True)], EPOCH)
+    assert not raw_long_windows(plain, excluding)
+    assert raw_long_windows(plain, rule_intervals([window(290, "1h", suppressAlerts=True)], EPOCH))
