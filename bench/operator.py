@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -148,6 +149,38 @@ def _create_all(api_client: Any, items: list[tuple[str, dict[str, Any]]], thread
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(create, items))
     return time.monotonic() - started
+
+
+WRITE_VERBS = ("POST", "PUT", "PATCH", "APPLY", "DELETE")
+
+
+def apiserver_writes(cluster: LocalCluster) -> Counter[str]:
+    """Write requests the kube-apiserver has served so far, by ``VERB resource[/subresource]``
+    (``apiserver_request_total``, which counts server-side apply as APPLY)."""
+    text = cluster.kubectl("get", "--raw", "/metrics", timeout=60).stdout
+    out: Counter[str] = Counter()
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        head, _, value = line.rpartition(" ")
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', head))
+        if labels.get("verb") not in WRITE_VERBS:
+            continue
+        what = labels.get("resource", "") + (f"/{labels['subresource']}" if labels.get("subresource") else "")
+        out[f"{labels['verb']} {what}"] += int(float(value))
+    return out
+
+
+def writes_per_object(before: Counter[str], after: Counter[str], objects: int) -> dict[str, Any]:
+    """The apiserver writes between two reads, per object, without the bench's own creates (objects, namespaces)."""
+    delta = {k: after[k] - before.get(k, 0) for k in after if after[k] > before.get(k, 0)}
+    bench_creates = {f"POST {plural}" for plural in (*PLURALS.values(), "namespaces")}
+    # The controller-manager renews its Leases every few seconds; the standalone operator takes none.
+    ours = {k: v for k, v in delta.items() if k not in bench_creates and not k.endswith(" leases")}
+    return {
+        "per_object": round(sum(ours.values()) / max(objects, 1), 2),
+        "by_request": dict(sorted(ours.items(), key=lambda kv: -kv[1])),
+    }
 
 
 def _evaluated(api_client: Any) -> int:
@@ -403,6 +436,7 @@ def measure(
             profiler = Profiler(pid, workdir / f"profile-{n}-converge.txt") if profile else None
             cpu = procstat.CpuMeter(pids).start()
             load_before = procstat.loadavg()
+            writes_before = apiserver_writes(cluster)
             started = time.monotonic()
             apply_seconds = _create_all(cluster.api_client, items)
             say(f"{n} objects: created in {apply_seconds:.1f} s; waiting for every status")
@@ -419,6 +453,8 @@ def measure(
             result["apply_seconds"] = round(apply_seconds, 1)
             result["apply_to_all_status_seconds"] = round(converge, 1)
             result["converge_cpu_seconds"] = cpu.read()
+            result["apply_writes"] = writes_per_object(writes_before, apiserver_writes(cluster), len(items))
+            say(f"{n} objects: apiserver writes during apply, per object: {result['apply_writes']}")
             result["converge_profile"] = profiler.stop() if profiler else None
             say(f"{n} objects: all statuses after {converge:.1f} s")
 
