@@ -144,19 +144,18 @@ def test_a_roll_up_across_shards_reads_the_childs_written_status_and_equals_the_
 # ------------------------------------------------------------------------------------------ kopf
 
 
-def test_kopf_stores_its_last_handled_configuration_only_on_objects_of_our_shard():
-    """kopf would patch every object it sees a create/update of, also those a when= filter leaves to another
-    shard; the shard's diff-base storage patches only its own."""
+def test_kopf_remembers_what_it_handled_only_of_objects_of_our_shard():
+    """kopf stores its diff-base after every create/update cause, also for objects a when= filter leaves to
+    another shard: the in-memory diff-base never patches an object, and remembers only our shard's."""
     import kopf
 
-    from okr_operator.runtime.kopf_settings import ShardDiffBaseStorage
+    from okr_operator.runtime.handled import HandledGenerations
 
-    storage = ShardDiffBaseStorage(Shard(ORG, 3))
-    essence = kopf.BodyEssence(spec={"title": "x"})
-    for namespace, wanted in (("org", True), ("team", False)):
-        body = kopf.Body({"metadata": {"name": "o", "namespace": namespace}, "spec": {"title": "x"}})
+    storage = HandledGenerations(Shard(ORG, 3))
+    for namespace in ("org", "team"):
+        body = kopf.Body({"metadata": {"name": "o", "namespace": namespace, "uid": namespace, "generation": 1}})
         patch = kopf.Patch()
-        storage.store(body=body, patch=patch, essence=essence)
-        assert bool(patch) is wanted, namespace
-        if wanted:
-            assert "okr.dev/last-handled-configuration" in patch["metadata"]["annotations"]
+        storage.store(body=body, patch=patch, essence=kopf.BodyEssence(spec={"title": "x"}))
+        assert not patch, namespace
+        assert storage.fetch(body=body) is not None, namespace  # ours: handled; theirs: no change, no handler
+    assert len(storage) == 1

@@ -41,8 +41,9 @@ log = logging.getLogger("okr_operator")
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     memory.limit_arenas()
     ours = memo.get("settings") or from_env()
-    configure_kopf(settings, ours)
+    handled = configure_kopf(settings, ours)
     runtime = Runtime(ours)
+    runtime.handled = handled
     memo.runtime = runtime
     await runtime.start(partial(_reselected, runtime))
     runtime.tasks.append(asyncio.create_task(refresh_maintenance_forever(runtime), name="okr-maintenance-refresh"))
@@ -98,6 +99,8 @@ def _remember(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo) -> None:
     data.setdefault("apiVersion", f"{GROUP}/{VERSION}")
     if event.get("type") == "DELETED":
         runtime.store.remove(ref_of(data))
+        if runtime.handled is not None:
+            runtime.handled.forget(data["metadata"].get("uid"))
     else:
         old = runtime.store.get(ref_of(data))
         runtime.store.upsert(data)

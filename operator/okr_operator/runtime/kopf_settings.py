@@ -7,33 +7,22 @@ from collections.abc import Iterable
 
 import kopf
 
-from ..api import GROUP
 from ..kube.client import FIELD_MANAGER
+from .handled import HandledGenerations
 from .settings import Settings
-from .sharding import Shard
+
+KOPF_PREFIX = "kopf.zalando.org"  # kopf's own, which it recognises without a marker annotation
 
 
-class ShardDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
-    """kopf's last-handled configuration, stored only on objects of our shard.
-
-    kopf stores it after every create/update cause, also when a ``when=`` filter left no handler to run: every
-    shard would patch every object. The owning shard alone does.
-    """
-
-    def __init__(self, shard: Shard) -> None:
-        super().__init__(prefix=GROUP, key="last-handled-configuration")
-        self.shard = shard
-
-    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
-        if self.shard.owns(body.metadata.namespace):
-            super().store(body=body, patch=patch, essence=essence)
-
-
-def configure_kopf(kopf_settings: kopf.OperatorSettings, ours: Settings) -> None:
-    """kopf's persistence, watch timeouts and request timeouts from our settings."""
-    # kopf keeps its own progress in annotations: the status schema is structural and would prune it.
-    kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    kopf_settings.persistence.diffbase_storage = ShardDiffBaseStorage(ours.owned)
+def configure_kopf(kopf_settings: kopf.OperatorSettings, ours: Settings) -> HandledGenerations:
+    """kopf's persistence, watch timeouts and request timeouts from our settings; returns the diff-base."""
+    # kopf keeps the progress of a handler being retried in annotations (written only while one is retried):
+    # the status schema is structural and would prune it. Under kopf's own prefix: any other prefix makes kopf
+    # patch a "<prefix>/kopf-managed" marker onto every object it handles (one write per object). What was
+    # handled is kept in memory (handled.py), not in an annotation patched onto every object after every change.
+    kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
+    handled = HandledGenerations(ours.owned)
+    kopf_settings.persistence.diffbase_storage = handled
     kube = ours.kube
     # A watch stream can die silently (open, but nothing arrives): the server ends each one after
     # watch_timeout, the client gives up shortly after, and a watch that delivered nothing (not even the
@@ -52,3 +41,4 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings, ours: Settings) -> None
     kopf_settings.networking.error_backoffs = tuple(min(b, ours.interval_seconds) for b in backoffs)
     kopf_settings.posting.level = logging.WARNING
     kopf_settings.posting.reporting_component = FIELD_MANAGER
+    return handled

@@ -23,6 +23,7 @@ from ..kube.client import KubeAdapter, load_api_client
 from ..kube.lease import LeaderLease
 from ..prometheus.adapter import PrometheusAdapter
 from ..webview.server import serve as serve_web
+from .handled import HandledGenerations
 from .health import Health
 from .loop import EvaluationLoop
 from .metrics import Metrics, serve
@@ -50,6 +51,7 @@ class Runtime:
         # Per SLO, the maintenance intervals its applied rules carry (see handlers.refresh_maintenance).
         self.maintenance_keys: dict[Ref, tuple[Any, ...]] = {}
         self.store = Store()
+        self.handled: HandledGenerations | None = None  # kopf's diff-base (kopf_settings.configure_kopf)
         self.metrics = Metrics()
         kube = settings.kube
         self.kube = KubeAdapter(
