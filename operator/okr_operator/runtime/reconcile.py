@@ -87,16 +87,21 @@ def _status_part(
 
 
 def _apply_all(
-    kube: KubeAdapter, objects: list[dict[str, Any]], stale: list[tuple[str, str, str]], owner_uid: str | None
+    kube: KubeAdapter,
+    objects: list[dict[str, Any]],
+    stale: list[tuple[str, str, str]],
+    owner_uid: str | None,
+    new: bool = False,
 ) -> tuple[list[str], list[tuple[str, str]], list[str]]:
-    """Create or update ``objects`` and delete ``stale`` ones, touching only what this owner owns.
+    """Create or update ``objects`` and delete ``stale`` ones, touching only what this owner owns; ``new``: the
+    owner's status says it generated nothing yet.
 
     Returns what was applied (``Kind name``), the problems (reason, message) and each object's outcome
     (created, updated, unchanged)."""
     applied, problems, outcomes = [], [], []
     for obj in objects:
         try:
-            outcomes.append(apply_owned(kube, obj, unchanged=_unchanged))
+            outcomes.append(apply_owned(kube, obj, unchanged=_unchanged, new=new))
             applied.append(f"{obj['kind']} {obj['metadata']['name']}")
         except NameConflict as exc:
             problems.append(("NameConflict", str(exc)))
@@ -143,6 +148,11 @@ def _generated(body: dict[str, Any], field: str) -> bool:
     return bool(((body.get("status") or {}).get("generated") or {}).get(field))
 
 
+def _nothing_generated(body: dict[str, Any]) -> bool:
+    """No status at all: a new object, whose generated objects most likely do not exist yet."""
+    return not body.get("status")
+
+
 def reconcile_slo(
     body: dict[str, Any],
     kube: KubeAdapter,
@@ -164,7 +174,7 @@ def reconcile_slo(
     stale = []
     if "AnalysisTemplate" not in kinds and _generated(body, "analysisTemplate"):  # the gate was switched off
         stale.append(("AnalysisTemplate", entry.ref.namespace, analysis_template_name(slo.metadata.name)))
-    applied, problems, results = _apply_all(kube, objects, stale, entry.uid)
+    applied, problems, results = _apply_all(kube, objects, stale, entry.uid, new=_nothing_generated(body))
     generated = {"prometheusRule": prometheus_rule_name(slo.metadata.name)}
     if "AnalysisTemplate" in kinds:
         generated["analysisTemplate"] = analysis_template_name(slo.metadata.name)
@@ -204,7 +214,7 @@ def reconcile_key_result(
             "the rules need the period",
         )
         return Reconciled(_status_part(body, None, synced, now), retry="waiting for the objective")
-    applied, problems, results = _apply_all(kube, objects, [], entry.uid)
+    applied, problems, results = _apply_all(kube, objects, [], entry.uid, new=_nothing_generated(body))
     return _result(body, {"prometheusRule": rule_name}, applied, problems, results, now, _rule_selection(view, objects))
 
 
