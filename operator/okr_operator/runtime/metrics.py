@@ -59,6 +59,15 @@ class Metrics:
             ["shard", "shards"],
             registry=r,
         )
+        self.stale_objects = Gauge(
+            "okr_stale_objects",
+            "Objects whose figures in the API are older than twice the interval (marked MetricsAvailable=False, "
+            "reason Stale, where the API server takes the write).",
+            registry=r,
+        )
+        self.oldest_figures = Gauge(
+            "okr_oldest_figures_seconds", "Age of the oldest figures the API shows for any object.", registry=r
+        )
         self.prometheus_up = Gauge(
             "okr_prometheus_up",
             "1 when Prometheus answered the last query, 0 when it did not (timeout, unreachable).",

@@ -10,14 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..api.identity import Ref
-from ..kube.client import KubeAdapter, KubeError
+from ..kube.client import KubeAdapter, KubeError, KubeUnavailable
 from .metrics import Metrics
 from .store import Store
 
 log = logging.getLogger("okr_operator")
+
+
+# Status writes in flight at once: one at a time, 10 000 new objects wait minutes for theirs (a round trip
+# each); a few at a time fill the API server's and etcd's batches. The worker threads are shared with kopf.
+WRITERS = 4
+
+
+@dataclass
+class Written:
+    """What :meth:`StatusWriter.write_many` did."""
+
+    written: set[Ref] = field(default_factory=set)
+    failed: dict[Ref, str] = field(default_factory=dict)  # refused by the API server: why
+    unanswered: KubeUnavailable | None = None  # the API server stopped answering: the rest was not sent
 
 
 class StatusWriter:
@@ -35,6 +51,35 @@ class StatusWriter:
         log.debug("status of %s written by %s", ref, manager)
         self.store.set_status(ref, written.get("status") or {})
         return True
+
+    async def write_many(
+        self,
+        items: list[tuple[Ref, dict[str, Any]]],
+        *,
+        manager: str,
+        on_written: Callable[[Ref], None] | None = None,
+    ) -> Written:
+        """Write ``items``, :data:`WRITERS` at a time, until the API server stops answering (one timeout, not one
+        per object: each writer stops at its first unanswered write and no new write starts)."""
+        done = Written()
+        queue = iter(items)  # shared by the writers: each takes the next status when its last one is done
+
+        async def one_writer() -> None:
+            for ref, status in queue:
+                try:
+                    if await self.write(ref, status, manager=manager):
+                        done.written.add(ref)
+                        if on_written is not None:
+                            on_written(ref)
+                except KubeUnavailable as exc:
+                    done.unanswered = done.unanswered or exc
+                except KubeError as exc:
+                    done.failed[ref] = str(exc)
+                if done.unanswered is not None:
+                    return
+
+        await asyncio.gather(*(one_writer() for _ in range(min(WRITERS, len(items)))))
+        return done
 
     async def event(
         self, involved: dict[str, Any], reason: str, message: str, *, warning: bool, timeout: float | None = None
