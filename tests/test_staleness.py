@@ -147,6 +147,7 @@ def test_marking_writes_only_overdue_objects_and_names_a_failed_write():
     f.confirm([REF], T0)
     f.confirm([fresh_ref], NOW)
     f.write_failed(REF, "its status write failed: 422")
+    assert asyncio.run(f.mark(NOW, "the loop's reason", among={fresh_ref})) == 0  # after a cycle: what it did not write
     assert asyncio.run(f.mark(NOW, "the loop's reason")) == 1
     [(ref, status)] = f.writer.items  # type: ignore[attr-defined]
     assert ref == REF

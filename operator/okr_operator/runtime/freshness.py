@@ -94,12 +94,15 @@ class Freshness:
         oldest = min(self.shown.values(), default=None)
         self.metrics.oldest_figures.set((now - oldest).total_seconds() if oldest is not None else 0)
 
-    async def mark(self, now: datetime, why: str, older_than: float | None = None) -> int:
-        """Mark the overdue objects whose status does not say so yet; returns how many were written.
-
-        ``why`` is the loop's reason; an object whose own write failed gets that reason instead."""
+    async def mark(
+        self, now: datetime, why: str, older_than: float | None = None, among: set[Ref] | None = None
+    ) -> int:
+        """Mark the overdue objects (of ``among``, when given) whose status does not say so yet; returns how many
+        were written. ``why`` is the loop's reason; an object whose own write failed gets that reason instead."""
         items = []
         for ref, since in self.overdue(now, older_than):
+            if among is not None and ref not in among:
+                continue
             status = (self.store.get(ref) or {}).get("status") or {}
             marked = stale_status(ref.kind, status, since, self.failed.get(ref, why), now)
             if marked is not None:
