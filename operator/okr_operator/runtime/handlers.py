@@ -151,13 +151,34 @@ async def _reselected(runtime: Runtime, body: dict[str, Any], done: Reconciled) 
         )
 
 
+async def _newer_in_api(runtime: Runtime, data: dict[str, Any]) -> bool | None:
+    """Whether the API has a newer generation of the object than ``data`` (or no object); None: cannot tell."""
+    ref = ref_of(data)
+    try:
+        latest = await asyncio.to_thread(runtime.kube.get, ref.kind, ref.namespace, ref.name)
+    except KubeError:
+        return None
+    if latest is None:
+        return True
+    seen = (data.get("metadata") or {}).get("generation") or 0
+    return bool(((latest.get("metadata") or {}).get("generation") or 0) > seen)
+
+
 async def _superseded(runtime: Runtime, data: dict[str, Any], reason: str) -> bool:
-    """Coalesce bursts of edits: an update waits a moment for the burst to settle (the loop's NUDGE_DELAY),
-    then is skipped when a newer generation is already in the API (its own event follows; meanwhile kopf skips
-    the events in between). So the last spec wins and the writes grow with the burst's duration, not with the
-    number of edits. Deleted objects need nothing either."""
+    """Coalesce bursts of edits: an update is skipped when a newer generation is already in the API (its own
+    event follows). kopf hands every watch event to the handler in turn, so the events queued behind newer
+    edits are skipped at once (one read each); the newest waits a moment for the burst to settle (the loop's
+    NUDGE_DELAY) and is skipped too if another edit came meanwhile. So the last spec wins and the writes grow
+    with the burst's duration, not with the number of edits. Deleted objects need nothing either."""
     if reason != kopf.Reason.UPDATE:
         return False
+    newer = await _newer_in_api(runtime, data)
+    if newer is False:
+        await asyncio.sleep(NUDGE_DELAY)
+        newer = await _newer_in_api(runtime, data)
+    if newer:
+        runtime.metrics.reconciles.labels(ref_of(data).kind, "superseded").inc()
+    return bool(newer)
     await asyncio.sleep(NUDGE_DELAY)
     ref = ref_of(data)
     try:
