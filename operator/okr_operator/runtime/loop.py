@@ -65,6 +65,7 @@ class EvaluationLoop:
         self.coverage = Coverage()  # what our recordings cover, learned once per SLO (sli_source auto)
         self.freshness = Freshness(store, writer, metrics, interval)
         self._leading = False
+        self._api_answered = True  # the last cycle's writes all got an answer
 
     def nudge(self) -> None:
         self._wake.set()
@@ -133,8 +134,10 @@ class EvaluationLoop:
         present = {e.ref for e in snapshot.all()}
         self.freshness.forget_gone(present)
         self.freshness.confirm(present - unwritten, now)
-        # what this cycle confirmed is as fresh as figures get; what it could not write may be overdue
-        await self.freshness.mark(datetime.now(UTC), "the API server did not take its status", among=unwritten)
+        # what this cycle confirmed is as fresh as figures get; what it could not write may be overdue (not
+        # marked while the API server does not answer: one request timeout per cycle, not two)
+        if self._api_answered:
+            await self.freshness.mark(datetime.now(UTC), "the API server did not take its status", among=unwritten)
         await asyncio.to_thread(self.metrics.statuses.update, snapshot.all(), outcome.statuses)
         self.metrics.evaluations.labels("ok" if not outcome.query_errors else "partial").inc()
         self.cycles += 1
@@ -186,8 +189,10 @@ class EvaluationLoop:
             log.warning("status of %s not written: %s", ref, why)
             self.freshness.write_failed(ref, f"its status write failed: {why}")
         if done.unanswered is not None:
-            left = len(pending) - len(done.written) - len(done.failed)
-            log.warning("%d statuses not written (left for the next cycle): %s", left, done.unanswered)
+            left = [r for r, _ in pending if r not in done.written and r not in done.failed]
+            log.warning("%d statuses not written (left for the next cycle): %s", len(left), done.unanswered)
+            for ref in left:
+                self.freshness.write_failed(ref, f"the API server did not answer its status write ({done.unanswered})")
         by_ref = {Ref(b["kind"], b["metadata"].get("namespace") or "default", b["metadata"]["name"]): b for b in bodies}
         for t in outcome.transitions:
             body = by_ref.get(t.ref)
@@ -195,4 +200,5 @@ class EvaluationLoop:
                 continue  # not written: the transition is seen (and recorded) again next cycle
             reason = "StateChanged" if t.what == "state" else t.new
             await self.writer.event(body, reason, t.message, warning=t.warning)
+        self._api_answered = done.unanswered is None
         return set(outcome.changed) - done.written
