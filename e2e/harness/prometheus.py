@@ -241,10 +241,11 @@ class LocalPrometheus:
         if reload and self.running():
             self.reload()
 
-    def remove_rules(self, name: str = "rules") -> None:
+    def remove_rules(self, name: str = "rules", timeout: float = 120.0) -> None:
+        """Remove ``rules/<name>.yml`` and reload (unloading a large rule file takes a while to answer)."""
         (self.rules_dir / f"{name}.yml").unlink(missing_ok=True)
         if self.running():
-            self.reload()
+            self.reload(timeout=timeout)
 
     def rule_groups(self) -> dict[str, list[dict]]:
         """Loaded rule groups: name -> rules (with health, lastEvaluation...)."""
