@@ -55,6 +55,32 @@ def kustomize(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
 
 
+def helm_dry_run_install(cluster: Any, release: str, *args: str) -> str:
+    """``helm install --dry-run=server`` of the chart as ``release`` (in a namespace of that name) against
+    ``cluster``; its output, NOTES included."""
+    proc = subprocess.run(
+        [
+            str(helm_binary()),
+            "install",
+            release,
+            str(CHART),
+            "--namespace",
+            release,
+            "--create-namespace",
+            "--dry-run=server",
+            *args,
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 def kustomize_with_prometheus(tmp: Path) -> list[dict[str, Any]]:
     overlay = tmp / "overlay"
     overlay.mkdir(exist_ok=True)
@@ -443,30 +469,10 @@ def test_argocd_cm_patch_merges_into_argocd_cm(cluster):
 
 def test_helm_install_dry_run_shows_notes(cluster, installed):
     """`helm install --dry-run=server` against the cluster renders NOTES.txt (with the ruleSelector warning)."""
-    proc = subprocess.run(
-        [
-            str(helm_binary()),
-            "install",
-            "okr-notes",
-            str(CHART),
-            "--namespace",
-            "okr-notes",
-            "--create-namespace",
-            "--dry-run=server",
-            "--set",
-            "peering.create=false",
-            "--kubeconfig",
-            str(cluster.kubeconfig),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "NOTES:" in proc.stdout
-    assert "ruleLabels is empty" in proc.stdout
-    assert "Helm never upgrades the CRDs" in proc.stdout
+    out = helm_dry_run_install(cluster, "okr-notes", "--set", "peering.create=false")
+    assert "NOTES:" in out
+    assert "ruleLabels is empty" in out
+    assert "Helm never upgrades the CRDs" in out
 
 
 def test_samples_fail_before_crds_and_apply_in_sync_wave_order(fresh_cluster, tmp_path):

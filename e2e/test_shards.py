@@ -252,7 +252,7 @@ def test_sharded_renderings_are_accepted_by_the_apiserver_and_the_notes_name_the
     """config/sharded and the chart with sharding.shards=2: a server-side dry run of every object on a real
     apiserver (the Namespace and CRDs apart, which other tests apply), and `helm install --dry-run=server`'s NOTES."""
     from e2e.harness.cluster import kubectl_binary
-    from e2e.test_deploy import CHART, helm_binary, helm_template
+    from e2e.test_deploy import helm_dry_run_install, helm_template
 
     cluster.install_crds([ROOT / "config" / "crd" / "kopf" / "kopf.dev_peerings.yaml"])
     cluster.kubectl("create", "namespace", "okr-system", check=False)
@@ -273,26 +273,6 @@ def test_sharded_renderings_are_accepted_by_the_apiserver_and_the_notes_name_the
         )
         assert dry.returncode == 0, f"{name}: {dry.stderr}"
         assert "okr-operator-shard-1 serverside-applied (server dry run)" in dry.stdout, dry.stdout
-    proc = subprocess.run(
-        [
-            str(helm_binary()),
-            "install",
-            "okr-shards",
-            str(CHART),
-            "--namespace",
-            "okr-shards",
-            "--create-namespace",
-            "--dry-run=server",
-            "--set",
-            "sharding.shards=2",
-            "--kubeconfig",
-            str(cluster.kubeconfig),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "Shards: 2 (a namespace belongs to shard sha256(name) mod 2), 1 replica(s) each" in proc.stdout
-    assert "rollout status deployment/okr-shards-okr-operator-shard-0" in proc.stdout
+    out = helm_dry_run_install(cluster, "okr-shards", "--set", "sharding.shards=2")
+    assert "Shards: 2 (a namespace belongs to shard sha256(name) mod 2), 1 replica(s) each" in out
+    assert "rollout status deployment/okr-shards-okr-operator-shard-0" in out
