@@ -59,12 +59,17 @@ def long_window_ratio(spec: ServiceLevelObjectiveSpec, window: str, selector: st
       only the page of a burn between 6x and 14.4x (its 6h window decides, after 150 minutes or more) and no
       ticket under steady traffic: 1d above 3x implies 3d above 1x, which is lead-corrected.
     """
-    seconds = range_seconds(window)
-    if seconds <= RAW_LONG_MAX_SECONDS and raw:
+    if _reads_raw(window, raw):
         return raw_ratio(spec, window)
+    seconds = range_seconds(window)
     if seconds <= CHAINED_MAX_SECONDS or seconds > LEAD_ABOVE_SECONDS:
         return recorded_ratio(window, selector)
     return recorded_plain_ratio(window, selector)
+
+
+def _reads_raw(window: str, raw: bool) -> bool:
+    """Whether a long window is read from the raw indicator (up to an hour, where ``raw`` allows it)."""
+    return raw and range_seconds(window) <= RAW_LONG_MAX_SECONDS
 
 
 def _condition_expr(
@@ -77,7 +82,7 @@ def _condition_expr(
     if condition.short == condition.long:  # a single-window condition
         return f"(\n  {recorded_ratio(condition.long, selector)} > {threshold}\n)"
     long = long_window_ratio(spec, condition.long, selector, raw)
-    join = "and on ()" if raw and range_seconds(condition.long) <= RAW_LONG_MAX_SECONDS else "and"
+    join = "and on ()" if _reads_raw(condition.long, raw) else "and"
     short = recorded_plain_ratio(condition.short, selector)
     return f"(\n  {short} > {threshold}\n  {join}\n  {long} > {threshold}\n)"
 
