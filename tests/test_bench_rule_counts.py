@@ -49,8 +49,9 @@ def results() -> dict:
     return json.loads(RESULTS.read_text())
 
 
-def test_okrctl_generate_gives_five_rules_for_the_benchmark_slo(tmp_path):
-    assert okrctl_rule_count(tmp_path, [slos.okr_manifest(0)]) == 5
+def test_okrctl_generate_gives_seven_rules_for_the_benchmark_slo(tmp_path):
+    """2 recorded 5m rates, page, ticket, no-data alert; the two 10-minute tiles in a group of their own."""
+    assert okrctl_rule_count(tmp_path, [slos.okr_manifest(0)]) == 7
 
 
 def test_the_benchmark_counts_rules_as_okrctl_generate_prints_them(tmp_path):
@@ -66,7 +67,7 @@ def test_rule_counts_in_the_results_match_okrctl_generate(tmp_path, results):
         ours = size["tools"]["okr-operator"]
         assert ours["rules_per_slo"] == per_slo, f"N={n}"
         assert ours["rules"] == per_slo * int(n), f"N={n}"
-        assert ours["record_rules"] == 2 * int(n)
+        assert ours["record_rules"] == 4 * int(n)  # 5m rates and 10-minute tiles
 
 
 @pytest.mark.tools  # runs sloth and pyrra

@@ -76,7 +76,6 @@ def slo(name: str, window: str = "7d") -> ServiceLevelObjective:
                 "service": SERVICE,
                 "target": TARGET,
                 "window": window,
-                "alerting": {"budgetExhausted": {"enabled": True}},  # tiles come with the exhausted alert
                 "indicator": {
                     "ratio": {
                         "errors": f'sum(rate(http_requests_total{{service="{SERVICE}",code="500"}}[{{{{window}}}}]))',

@@ -56,8 +56,17 @@ def test_rule_count_per_sample_slo(capsys):
     counts = {s.metadata.name: count_rules(slo_rule_groups(s)) for s in manifests.of_kind("ServiceLevelObjective")}
     with capsys.disabled():
         print(f"\nrules per sample SLO: {counts} (Sloth: 17, Pyrra: 13-15, goal: <= 10)")
-    # 2 recording rules (5m error and event rates), page, ticket, no-data alert.
-    assert counts == {"checkout-availability": 5, "checkout-latency": 5}
+    # 2 recording rules (5m error and event rates), page, ticket, no-data alert; 2 tiles (10m, own group).
+    assert counts == {"checkout-availability": 7, "checkout-latency": 7}
+
+
+def test_every_example_slo_has_at_most_ten_rules():
+    """Issue 19's bound, over every example (the exhausted alert and a calendar window's pace alert included)."""
+    paths = sorted(str(p) for p in (ROOT / "examples").glob("*.yaml"))
+    slos = load_manifests(paths).of_kind("ServiceLevelObjective")
+    counts = {s.metadata.name: count_rules(slo_rule_groups(s)) for s in slos}
+    assert len(counts) >= 10 and max(counts.values()) <= 10, counts
+    assert min(counts.values()) >= 4, counts  # every SLO keeps its two 5m rates and its two tiles
 
 
 def test_disabled_alerting_leaves_only_recording_rules():

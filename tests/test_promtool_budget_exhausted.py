@@ -39,8 +39,11 @@ def at(eval_time: str, alerts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_not_generated_unless_enabled():
+    """Without the alert the 10-minute group keeps only the two tiles (the status reads them: slo.tiles)."""
     groups = slo_rule_groups(slo(window="7d"))
-    assert [g["name"] for g in groups] == ["okr-slo-shop-checkout-availability"]
+    names = ["okr-slo-shop-checkout-availability", "okr-slo-shop-checkout-availability-budget"]
+    assert [g["name"] for g in groups] == names
+    assert [r["record"] for r in groups[1]["rules"]] == ["slo:sli_errors:rate10m", "slo:sli_total:rate10m"]
     assert EXHAUSTED_ALERT not in str(groups)
 
 

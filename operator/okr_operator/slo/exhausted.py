@@ -26,17 +26,17 @@ BUDGET_TOTAL_RECORD = TOTAL_TILE
 
 
 def budget_group(slo: ServiceLevelObjective, common_annotations: dict[str, str]) -> dict[str, Any] | None:
-    """The SLO's tile group with the exhausted-budget alert, or None when the alert is not enabled.
-
-    The two tile records also serve the operator's status (``evaluation.coverage``): an SLO without the
-    alert has no tiles and its status reads raw series (docs/performance.md, "Where the status queries'
-    cost goes", says why tiles are not yet emitted for every SLO)."""
+    """The SLO's tile group: the two tile records (the operator's status reads its long windows from them,
+    ``evaluation.coverage``), and the exhausted-budget alert when it is enabled. A grouped SLO's status never
+    reads tiles, so without the alert it gets no group."""
     spec = slo.spec
-    if not (spec.alerting.enabled and spec.alerting.budget_exhausted.enabled):
+    alert = spec.alerting.enabled and spec.alerting.budget_exhausted.enabled
+    if spec.indicator.group_by and not alert:
         return None
     name, namespace = slo.metadata.name, slo.metadata.namespace or "default"
     rules = tile_rules(spec, {"slo": name, "namespace": namespace, "service": spec.service})
-    rules.append(_exhausted_alert(slo, common_annotations))
+    if alert:
+        rules.append(_exhausted_alert(slo, common_annotations))
     return {"name": f"okr-slo-{namespace}-{name}-budget", "interval": BUDGET_INTERVAL, "rules": rules}
 
 
