@@ -342,11 +342,9 @@ def test_queries_per_cycle_do_not_grow_with_slos(cluster, namespace, service, op
         }
 
     def per_cycle() -> float:
-        operator.wait_for_cycles(1)
-        q0, c0 = operator.metric("okr_prometheus_queries_total"), operator.metric("okr_evaluation_total")
-        operator.wait_for_cycles(3)
-        q1, c1 = operator.metric("okr_prometheus_queries_total"), operator.metric("okr_evaluation_total")
-        return (q1 - q0) / (c1 - c0)
+        """The steady count: the fewest of three cycles (another namespace's failing member costs a cycle
+        a few extra queries while its batch is split; more SLOs here would add queries to every cycle)."""
+        return min(operator.cycle_queries(3))
 
     # Only this namespace's objects matter for the count, but earlier tests may have left others: measure
     # the increase from adding SLOs of one and the same shape.
@@ -398,8 +396,7 @@ def test_a_period_that_ended_yesterday_shows_the_final_score(cluster, namespace,
     assert table[0].split() == ["NAME", "PERIOD", "PROGRESS", "SCORE", "STATE", "FINAL", "AGE"]
     row = table[1].split()
     assert row[0] == "last-sprint" and row[4] == "Missed" and float(row[5]) == score
-    events = get(cluster, "events", namespace)["items"]
-    assert any(e["reason"] == "Graded" and e["involvedObject"]["name"] == "sprint-traffic" for e in events)
+    assert cluster.wait_event(namespace, "Graded", "sprint-traffic")
 
     graded_at = obj["final"]["gradedAt"]
     operator.wait_for_cycles(2)  # later cycles keep the grade as it is
@@ -411,9 +408,8 @@ def test_a_period_that_ended_yesterday_shows_the_final_score(cluster, namespace,
         cluster, "kr", namespace, "sprint-traffic", lambda s: s["final"].get("observedGeneration") == 2, what="re-grade"
     )
     assert regraded["final"]["progress"] == pytest.approx(value / (2 * RATE), abs=1e-4)
-    events = get(cluster, "events", namespace)["items"]
-    regrade = [e for e in events if e["reason"] == "Regraded" and e["involvedObject"]["name"] == "sprint-traffic"]
-    assert regrade and "the spec changed (generation 1 -> 2)" in regrade[0]["message"]
+    regrade = cluster.wait_event(namespace, "Regraded", "sprint-traffic")
+    assert "the spec changed (generation 1 -> 2)" in regrade[0]["message"]
 
 
 def test_okrctl_evaluate_matches_what_the_operator_wrote(cluster, applied, prom, service):
@@ -468,8 +464,7 @@ def test_what_the_schema_cannot_check_becomes_a_condition(cluster, namespace, se
     assert "not valid PromQL" in valid["message"] and "errors" in valid["message"]
     assert condition(st, "RulesSynced").get("status") == "False"
     assert get(cluster, "prometheusrule", namespace, "broken-slo") is None
-    events = get(cluster, "events", namespace)["items"]
-    assert any(e["reason"] == "InvalidSpec" and e["involvedObject"]["name"] == "broken" for e in events)
+    assert cluster.wait_event(namespace, "InvalidSpec", "broken")
 
 
 def test_a_maintenance_window_quiets_rules_and_marks_its_slos(cluster, applied):

@@ -13,6 +13,7 @@ signed by the cluster CA (``mint_user`` works at any time). Authorization: ``Nod
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import shutil
 import subprocess
@@ -133,6 +134,20 @@ class KubeClientMixin:
         return self.kubectl(
             "apply", "--server-side", "--force-conflicts", "-f", "-", *extra, user=user, input=manifest
         ).stdout
+
+    def wait_event(
+        self, namespace: str, reason: str, name: str | None = None, timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """Events of ``reason`` in ``namespace`` (about the object ``name`` if given), waiting until there is one:
+        the operator posts Events after the status writes they describe, so a test that has just seen a status
+        may look before its Event exists."""
+
+        def found() -> list[dict[str, Any]]:
+            out = self.kubectl("get", "events", "-n", namespace, "-o", "json", check=False)
+            items = json.loads(out.stdout).get("items", []) if out.returncode == 0 else []
+            return [e for e in items if e["reason"] == reason and name in (None, e["involvedObject"].get("name"))]
+
+        return wait_until(found, timeout, f"an Event {reason} in {namespace}" + (f" about {name}" if name else ""))
 
     def install_crds(self, paths: Iterable[str | Path], timeout: float = 60.0) -> list[str]:
         """Apply CRD files (server-side, so large CRDs fit) and wait until each is Established.

@@ -106,6 +106,15 @@ class OperatorProcess:
             lambda: self.metric("okr_evaluation_total") >= start + cycles, timeout, f"{cycles} evaluation cycles"
         )
 
+    def cycle_queries(self, cycles: int = 3, timeout: float = 60.0) -> list[float]:
+        """Prometheus queries of each of the next ``cycles`` evaluation cycles (``okr_evaluation_queries``, set
+        when a cycle ends: unlike two counters read at different times, never a cycle counted in part)."""
+        seen = []
+        for _ in range(cycles):
+            self.wait_for_cycles(1, timeout)
+            seen.append(self.metric("okr_evaluation_queries"))
+        return seen
+
     def log_tail(self, lines: int = 60) -> str:
         return self.proc.log_tail(lines)
 

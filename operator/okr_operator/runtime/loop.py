@@ -139,6 +139,7 @@ class EvaluationLoop:
         if self._api_answered:
             await self.freshness.mark(datetime.now(UTC), "the API server did not take its status", among=unwritten)
         await asyncio.to_thread(self.metrics.statuses.update, snapshot.all(), outcome.statuses)
+        self.metrics.cycle_queries.set(outcome.queries)  # before the cycle counter: read together, they agree
         self.metrics.evaluations.labels("ok" if not outcome.query_errors else "partial").inc()
         self.cycles += 1
         return outcome

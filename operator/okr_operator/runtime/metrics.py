@@ -46,6 +46,12 @@ class Metrics:
             registry=r,
         )
         self.queries = Counter("okr_prometheus_queries", "Queries sent to Prometheus.", registry=r)
+        self.cycle_queries = Gauge(
+            "okr_evaluation_queries",
+            "Prometheus queries the last finished evaluation cycle sent (constant in the object count; "
+            "grows only while a batch searches for a failing member).",
+            registry=r,
+        )
         self.query_errors = Counter("okr_prometheus_query_errors", "Failed Prometheus queries.", ["reason"], registry=r)
         self.query_seconds = Histogram(
             "okr_prometheus_query_duration_seconds", "Prometheus query duration.", registry=r
