@@ -77,6 +77,25 @@ def wait_for_cycles(op: OperatorProcess, cycles: int, timeout: float, poll: floa
     )
 
 
+def cycle_counts(m0: dict[str, float], m1: dict[str, float]) -> dict[str, Any]:
+    """Per-cycle figures between two scrapes of the operator's metrics taken at cycle ends (``next_boundary``)."""
+    cycles = m1["okr_evaluation_total"] - m0["okr_evaluation_total"]
+    evals = m1["okr_evaluation_duration_seconds_count"] - m0["okr_evaluation_duration_seconds_count"]
+
+    def per_cycle(name: str, digits: int = 2) -> float:
+        return round((m1[name] - m0[name]) / cycles, digits)
+
+    return {
+        "cycles": int(cycles),
+        "queries_per_cycle": per_cycle("okr_prometheus_queries_total"),
+        "status_writes_per_cycle": per_cycle("okr_status_writes_total"),
+        "evaluation_seconds_per_cycle": round(
+            (m1["okr_evaluation_duration_seconds_sum"] - m0["okr_evaluation_duration_seconds_sum"]) / max(evals, 1), 3
+        ),
+        "query_seconds_per_cycle": per_cycle("okr_prometheus_query_duration_seconds_sum", 3),
+    }
+
+
 def next_boundary(op: OperatorProcess, interval: float, poll: float) -> tuple[dict[str, float], float]:
     """Metrics read right after an evaluation cycle ends, and when.
 
@@ -473,32 +492,16 @@ def measure(
             while m1["okr_evaluation_total"] - m0["okr_evaluation_total"] < steady_cycles:
                 m1, t1 = next_boundary(op, interval, poll)
             used, wall = cpu.read(), t1 - t0
-            cycles = m1["okr_evaluation_total"] - m0["okr_evaluation_total"]
-            evals = m1["okr_evaluation_duration_seconds_count"] - m0["okr_evaluation_duration_seconds_count"]
+            counts = cycle_counts(m0, m1)
+            cycles = counts["cycles"]
             result["steady"] = {
-                "cycles": int(cycles),
+                **counts,
                 "seconds_per_cycle": round(wall / cycles, 2),
-                "queries_per_cycle": round(
-                    (m1["okr_prometheus_queries_total"] - m0["okr_prometheus_queries_total"]) / cycles, 2
-                ),
-                "status_writes_per_cycle": round(
-                    (m1["okr_status_writes_total"] - m0["okr_status_writes_total"]) / cycles, 2
-                ),
                 "status_writes_by_kind": {
                     kind: int(m1[f"writes:{kind}"] - m0[f"writes:{kind}"])
                     for kind in PLURALS
                     if m1[f"writes:{kind}"] > m0[f"writes:{kind}"]
                 },
-                "evaluation_seconds_per_cycle": round(
-                    (m1["okr_evaluation_duration_seconds_sum"] - m0["okr_evaluation_duration_seconds_sum"])
-                    / max(evals, 1),
-                    3,
-                ),
-                "query_seconds_per_cycle": round(
-                    (m1["okr_prometheus_query_duration_seconds_sum"] - m0["okr_prometheus_query_duration_seconds_sum"])
-                    / cycles,
-                    3,
-                ),
                 "cpu_seconds_per_cycle": {k: round(v / cycles, 3) for k, v in used.items()},
             }
             result["steady_profile"] = profiler.stop() if profiler else None

@@ -25,6 +25,7 @@ from bench.operator import (
     _edit_latencies,
     _evaluated,
     _percentile,
+    cycle_counts,
     next_boundary,
     scrape,
     wait_for_cycles,
@@ -74,25 +75,8 @@ def _steady(ops: list[Any], pids: dict[str, int], steady_cycles: int, interval: 
     used, wall = cpu.read(), time.monotonic() - t0
     per_shard = []
     for k, (m0, m1) in enumerate(zip(starts, ends, strict=True)):
-        cycles = m1["okr_evaluation_total"] - m0["okr_evaluation_total"]
-        evals = m1["okr_evaluation_duration_seconds_count"] - m0["okr_evaluation_duration_seconds_count"]
-        per_shard.append(
-            {
-                "cycles": int(cycles),
-                "queries_per_cycle": round(
-                    (m1["okr_prometheus_queries_total"] - m0["okr_prometheus_queries_total"]) / cycles, 2
-                ),
-                "status_writes_per_cycle": round(
-                    (m1["okr_status_writes_total"] - m0["okr_status_writes_total"]) / cycles, 2
-                ),
-                "evaluation_seconds_per_cycle": round(
-                    (m1["okr_evaluation_duration_seconds_sum"] - m0["okr_evaluation_duration_seconds_sum"])
-                    / max(evals, 1),
-                    3,
-                ),
-                "cpu_seconds_per_cycle": round(used[f"shard-{k}"] * interval / wall, 3),
-            }
-        )
+        counts = cycle_counts(m0, m1)
+        per_shard.append({**counts, "cpu_seconds_per_cycle": round(used[f"shard-{k}"] * interval / wall, 3)})
     others = {name: round(v * interval / wall, 3) for name, v in used.items() if not name.startswith("shard-")}
     return {"window_seconds": round(wall, 1), "shards": per_shard, "cpu_seconds_per_interval": others}
 
