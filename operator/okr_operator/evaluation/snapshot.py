@@ -16,7 +16,7 @@ from ..api import (
     Objective,
     ServiceLevelObjective,
 )
-from ..api.identity import Entry, entry_from_body
+from ..api.identity import Entry, ModelCache, entry_from_body
 
 KINDS_IN_ORDER = (SLO_KIND, KEY_RESULT_KIND, OBJECTIVE_KIND, MAINTENANCE_WINDOW_KIND)
 
@@ -49,23 +49,33 @@ class Snapshot:
         }[kind]
 
     @classmethod
-    def from_bodies(cls, bodies: Iterable[Mapping[str, Any]], owns: Callable[[str], bool] | None = None) -> Snapshot:
+    def from_bodies(
+        cls,
+        bodies: Iterable[Mapping[str, Any]],
+        owns: Callable[[str], bool] | None = None,
+        models: ModelCache | None = None,
+    ) -> Snapshot:
         """Build from Kubernetes objects as they come from the API (dicts).
 
         ``owns(namespace)``: whether this evaluation owns that namespace's objects (None: all). Objectives of
-        other namespaces become ``foreign_objectives``; other objects of theirs are left out.
+        other namespaces become ``foreign_objectives``; other objects of theirs are left out. ``models``: spec
+        models of earlier cycles to re-use (the evaluation loop's); it forgets the objects not in ``bodies``.
         """
         snapshot = cls()
+        seen = set()
         for body in bodies:
-            entry = entry_from_body(body)
+            entry = entry_from_body(body, models)
             if entry is None:
                 continue
+            seen.add(entry.ref)
             if owns is None or owns(entry.ref.namespace):
                 snapshot.by_kind(entry.ref.kind).append(entry)
             elif entry.ref.kind == OBJECTIVE_KIND:
                 snapshot.foreign_objectives.append(entry)
         for entries in (*(snapshot.by_kind(k) for k in KINDS_IN_ORDER), snapshot.foreign_objectives):
             entries.sort(key=lambda e: e.ref)
+        if models is not None:
+            models.retain(seen)
         return snapshot
 
     @classmethod

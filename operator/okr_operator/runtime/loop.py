@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from ..api.identity import Ref
+from ..api.identity import ModelCache, Ref
 from ..evaluation.conditions import iso
 from ..evaluation.coverage import Coverage
 from ..evaluation.cycle import Evaluator, Outcome
@@ -63,6 +63,7 @@ class EvaluationLoop:
         self._stopped = asyncio.Event()
         self.cycles = 0
         self.coverage = Coverage()  # what our recordings cover, learned once per SLO (sli_source auto)
+        self.models = ModelCache()  # spec models re-used while a spec stays the same
         self.freshness = Freshness(store, writer, metrics, interval)
         self._leading = False
         self._api_answered = True  # the last cycle's writes all got an answer
@@ -117,7 +118,7 @@ class EvaluationLoop:
             return None
         started = time.monotonic()
         bodies = self.store.bodies()
-        snapshot = Snapshot.from_bodies(bodies, self.shard.owns if self.shard.sharded else None)
+        snapshot = Snapshot.from_bodies(bodies, self.shard.owns if self.shard.sharded else None, self.models)
         self._count(snapshot)
         now = datetime.now(UTC)
         queries = CycleQueries(self.prometheus.query)
