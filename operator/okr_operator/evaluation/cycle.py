@@ -12,6 +12,7 @@ The status of each kind is built in its own module: :mod:`.slo_status`, :mod:`.k
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,15 +93,19 @@ class Evaluator:
         self.coverage = coverage if coverage is not None else Coverage()
         self.queries = 0
         self.errors = 0
+        self._count_lock = threading.Lock()
         self._groups: dict[Key, dict[GroupKey, dict[str, Any]]] = {}
 
     def _query(self, expr: str, at: datetime | None = None) -> list[Sample]:
-        """Ask Prometheus; ``at`` None is the evaluation instant (the query function's own time)."""
-        self.queries += 1
+        """Ask Prometheus; ``at`` None is the evaluation instant (the query function's own time). Called from
+        several threads at once (the windows' batches: ``slo_status.QUERY_CONCURRENCY``)."""
+        with self._count_lock:
+            self.queries += 1
         try:
             return self._query_fn(expr) if at is None else self._query_fn(expr, at)
         except PrometheusError:
-            self.errors += 1
+            with self._count_lock:
+                self.errors += 1
             raise
 
     def _at(self, at: datetime) -> QueryFn:

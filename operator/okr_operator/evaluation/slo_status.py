@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -22,6 +24,10 @@ from .coverage import Coverage, plan_sources, run_recorded
 from .group_status import GroupKey, group_key, grouped_status
 from .slo_figures import figures_of, figures_status
 from .status import finish, kept_note, valid_condition
+
+# The windows' batched queries are sent this many at a time: the evaluation waits for the slowest window rather
+# than for all of them in turn (Prometheus runs up to --query.max-concurrency queries at once, 20 by default).
+QUERY_CONCURRENCY = 4
 
 # observedGeneration is the evaluation's for every kind: it says which spec the figures were computed from.
 SLO_FIELDS = (
@@ -126,15 +132,25 @@ def _answers(
                     recorded[rng].append(e.ref.key)
                 else:
                     parts[rng].append((e.ref.key, partial(_raw, e, rng, now, maintenance)))
+    # One batch per range and source (recorded, parts), longest windows first: they take longest.
+    batches: list[tuple[str, list[tuple[str, str]], Callable[[], Answer]]] = [
+        (rng, keys, partial(run_recorded, query, rng)) for rng, keys in recorded.items() if keys
+    ]
+    batches += [(rng, [key for key, _ in ps], partial(run_parts, query, ps)) for rng, ps in parts.items() if ps]
+    batches.sort(key=lambda b: -range_seconds(b[0]))
     lookup: dict[tuple[tuple[str, str], str], Answer] = {}
-    for rng in sorted(set(recorded) | set(parts), key=range_seconds):
-        if recorded.get(rng):
-            answer = run_recorded(query, rng)
-            lookup.update({(key, rng): answer for key in recorded[rng]})
-        if parts.get(rng):
-            answer = run_parts(query, parts[rng])
-            lookup.update({(key, rng): answer for key, _ in parts[rng]})
+    for (rng, keys, _), answer in zip(batches, concurrently([send for _, _, send in batches]), strict=True):
+        lookup.update({(key, rng): answer for key in keys})
     return lookup
+
+
+def concurrently(calls: list[Callable[[], Answer]]) -> list[Answer]:
+    """The answers of ``calls`` (each one batched query, failures kept in its answer), ``QUERY_CONCURRENCY`` at
+    a time, in the order of ``calls``."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=min(QUERY_CONCURRENCY, len(calls)), thread_name_prefix="okr-query") as pool:
+        return list(pool.map(lambda call: call(), calls))
 
 
 def check_buckets(query: QueryFn, entries: list[Entry], measured: dict[Ref, Measured]) -> None:

@@ -14,6 +14,7 @@ within one interval, and the loop keeps its rhythm.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -28,20 +29,25 @@ class CycleQueries:
 
     def __init__(self, query: Callable[[str, datetime | None], list[Sample]]) -> None:
         self._query = query
+        self._lock = threading.Lock()
         self.strikes = 0
         self.skipped = 0
         self.unanswered: PrometheusError | None = None  # the last query that got no answer
 
     def __call__(self, expr: str, at: datetime | None = None) -> list[Sample]:
-        if self.strikes >= STRIKES and self.unanswered is not None:
-            self.skipped += 1
+        with self._lock:  # a cycle sends some queries from several threads at once
+            unanswered = self.unanswered if self.strikes >= STRIKES else None
+            if unanswered is not None:
+                self.skipped += 1
+        if unanswered is not None:
             raise PrometheusError(
-                self.unanswered.reason,
-                f"not sent: Prometheus did not answer earlier queries of this cycle ({self.unanswered.message})",
+                unanswered.reason,
+                f"not sent: Prometheus did not answer earlier queries of this cycle ({unanswered.message})",
             )
         try:
             return self._query(expr, at)
         except PrometheusError as exc:
             if exc.reason in NO_ANSWER:
-                self.unanswered, self.strikes = exc, self.strikes + 1
+                with self._lock:
+                    self.unanswered, self.strikes = exc, self.strikes + 1
             raise
