@@ -133,21 +133,19 @@ def run(query: QueryFn, expr: str, **labels: str) -> Answer:
 MAX_SPLIT_QUERIES = 64
 
 
-def run_parts(query: QueryFn, parts: Iterable[tuple[Key, str | Printed | Callable[[], str]]]) -> Answer:
+def run_parts(query: QueryFn, parts: Iterable[tuple[Key, str | Printed | Callable[[], str | Printed]]]) -> Answer:
     """One query for every ``(key, expr)`` part. When Prometheus refuses it (a query error, not an outage),
     the batch is split in halves until the failing members are found: only they get the error, everyone
     else gets their values of the same cycle. Without a failure this is exactly one query.
 
-    ``expr`` may be a function building the expression: a member whose expression cannot be built or
-    spliced is failed alone, without a query."""
+    ``expr`` may be a function building the expression (text or ``Printed``): a member whose expression cannot
+    be built or spliced is failed alone, without a query."""
     tagged: list[tuple[Key, str]] = []
     answer = Answer()
     for key, expr in parts:
-        if isinstance(expr, Printed):
-            tagged.append((key, _labelled(expr.text, *key)))
-            continue
         try:
-            tagged.append((key, tag(expr() if callable(expr) else expr, *key)))
+            built = expr() if callable(expr) else expr
+            tagged.append((key, _labelled(built.text, *key) if isinstance(built, Printed) else tag(built, *key)))
         except ValueError as exc:  # PromQLError: refused before anything is sent
             answer.member_errors[key] = PrometheusError("QueryFailed", f"the query cannot be used: {exc}")
     budget = [MAX_SPLIT_QUERIES]

@@ -63,7 +63,7 @@ def comparable(status: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any
         if c.get("type") in EVALUATION_CONDITIONS
     ]
     out["conditions"] = sorted(conditions, key=lambda c: c["type"])
-    return normalise(out)
+    return out
 
 
 # How much a measured figure may move before the status is rewritten: live traffic makes short-window
@@ -90,8 +90,13 @@ def changed_fields(new: dict[str, Any], old: dict[str, Any], fields: tuple[str, 
     )
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _differs(a: Any, b: Any, tol: tuple[float, float]) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
+    """Numbers compared as numbers (the API hands back 1 for 1.0), within ``tol``; dicts by key."""
+    if _number(a) and _number(b):
         return abs(a - b) > max(tol[0], tol[1] * max(abs(a), abs(b)))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() != b.keys() or any(_differs(a[k], b[k], tol) for k in a)
@@ -101,13 +106,13 @@ def _differs(a: Any, b: Any, tol: tuple[float, float]) -> bool:
 
 
 def normalise(value: Any) -> Any:
-    """Numbers compared as floats (the API hands back 1 for 1.0), dict keys sorted."""
+    """Numbers as floats (the API hands back 1 for 1.0), for comparing with ``==``."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, dict):
-        return {k: normalise(v) for k, v in sorted(value.items())}
+        return {k: normalise(v) for k, v in value.items()}
     if isinstance(value, list):
         return [normalise(v) for v in value]
     return value

@@ -18,7 +18,7 @@ from ..prometheus.types import PrometheusError, finite
 from ..slo.exclusion import excluded_ratio
 from ..slo.expressions import le_value, raw_ratio
 from ..slo.windows import status_windows
-from .batch import Answer, QueryFn, run_parts
+from .batch import Answer, Printed, QueryFn, run_parts
 from .conditions import condition, iso
 from .coverage import Coverage, plan_sources, run_recorded
 from .group_status import GroupKey, group_key, grouped_status
@@ -65,10 +65,11 @@ def slo_windows(entries: list[Entry], now: datetime) -> dict[Ref, dict[str, str]
     return plan
 
 
-def _raw(e: Entry, rng: str, now: datetime, maintenance: dict[Ref, list[Interval]]) -> str:
-    """An SLO's raw error ratio over ``rng``, without the events of its excluding maintenance windows."""
+def _raw(e: Entry, rng: str, now: datetime, maintenance: dict[Ref, list[Interval]]) -> str | Printed:
+    """An SLO's raw error ratio over ``rng``, without the events of its excluding maintenance windows. Without
+    them it is a vector assembled from canonical pieces (``raw_ratio``): tagged without being printed again."""
     excluded = excluded_ratio(e.model.spec, range_seconds(rng), maintenance.get(e.ref, ()), now)
-    return excluded or raw_ratio(e.model.spec, rng)
+    return excluded or Printed(raw_ratio(e.model.spec, rng))
 
 
 def measure_slos(

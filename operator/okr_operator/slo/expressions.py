@@ -15,6 +15,7 @@ evaluation, the error-budget gate) the placeholders expand to nothing.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import promql_parser
 
@@ -81,6 +82,7 @@ def _sum(by: tuple[str, ...]) -> str:
     return f"sum by ({', '.join(by)}) " if by else "sum"
 
 
+@lru_cache(maxsize=65536)  # every cycle asks again for every SLO and window: parse each expression once
 def single_series(expr: str, by: tuple[str, ...] = ()) -> str:
     """``expr`` summed into one series (one per group ``by`` those labels); left as is when it already is
     that sum. A grouped sum is never wrapped in a plain ``sum()``, which would collapse the groups."""
