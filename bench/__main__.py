@@ -1,14 +1,16 @@
-"""Run the benchmarks: ``python -m bench [--quick] [--only rules,equivalence,detect,agreement,cost,operator,shards]
-[--out DIR]``.
+"""Run the benchmarks: ``python -m bench [--quick] [--only PHASES] [--out DIR]``, PHASES a comma-separated
+list of rules, equivalence, detect, agreement, cost, evaluation, operator, shards.
 
 Full run (``make bench``): rules for N = 1, 100, 1000 SLOs with okr-operator, Sloth and Pyrra in one
 Prometheus; alert equivalence at 15x / 3.5x / 0.9x; time to detect at 100% / 10% / 2% errors and a 3.5x
-burn; the operator at 10, 1 000 and 10 000 objects with a py-spy profile of the 10 000 run; the operator in 2
-shards with 20 000 objects (``BENCH_SHARD_OBJECTS`` / ``BENCH_SHARDS`` measure another size). Writes
-``bench/results.json`` and ``bench/results.md``.
+burn; the evaluation's own CPU in process at 10, 1 000 and 10 000 objects; the operator at 10, 1 000 and
+10 000 objects with a py-spy profile of the 10 000 run; the operator in 2 shards with 20 000 objects
+(``BENCH_SHARD_OBJECTS`` / ``BENCH_SHARDS`` measure another size). Writes ``bench/results.json`` and
+``bench/results.md``.
 
-Quick run (``make bench-quick``, in CI): N = 1, 10 and 10 / 100 objects at a 10 s interval, time to
-detect, cheap-vs-raw agreement on 10 SLOs, no equivalence simulation and no profile; writes ``out/bench-quick/``.
+Quick run (``make bench-quick``, in CI): N = 1, 10 and 10 / 100 objects (evaluation and operator) at a 10 s
+interval, time to detect, cheap-vs-raw agreement on 10 SLOs, no equivalence simulation and no profile; writes
+``out/bench-quick/``.
 Exit code 1 when one of our rule files does not load or evaluate, when Prometheus queries per cycle grow with the
 object count, when status writes appear at steady state, or when the cheap status path disagrees with raw queries.
 """
@@ -28,13 +30,14 @@ from typing import Any
 from bench import procstat, report, tools
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_PHASES = "rules,equivalence,detect,agreement,cost,operator,shards"
+ALL_PHASES = "rules,equivalence,detect,agreement,cost,evaluation,operator,shards"
 
 FULL: dict[str, Any] = {
     "rule_sizes": (1, 100, 1000),
     "rule_cycles": 4,
     "rule_interval": 60,
     "warmup_max": 660.0,  # every group evaluated once: the SLOs' 10-minute tile groups too
+    "evaluation_sizes": (10, 1000, 10000),
     "operator_sizes": (10, 1000, 10000),
     "edits": {10: 5, 1000: 10, 10000: 5},
     "steady_cycles": 3,
@@ -53,6 +56,7 @@ QUICK: dict[str, Any] = {
     "rule_cycles": 2,
     "rule_interval": 10,
     "warmup_max": 30.0,
+    "evaluation_sizes": (10, 100),
     "operator_sizes": (10, 100),
     "edits": {10: 3, 100: 3},
     "steady_cycles": 2,
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         results["wall_seconds"][name] = round(time.monotonic() - t0, 1)
         write()
 
-    from bench import agreement, cost, detect, equivalence, operator, rules, shards
+    from bench import agreement, cost, detect, equivalence, evaluation, operator, rules, shards
 
     phase(
         "rules",
@@ -175,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         results["skipped"].append("Prometheus CPU with status queries (full run only: ~40 min at 1 000 SLOs)")
+    phase("evaluation", lambda: evaluation.run(cfg["evaluation_sizes"]))
     phase(
         "operator",
         lambda: operator.run(

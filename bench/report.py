@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from bench import agreement, shards
+from bench import agreement, evaluation, shards
 
 OURS = "okr-operator"
 RSS_LIMIT_MB = 250  # issue 19 (was 300)
@@ -403,6 +403,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines += detect_markdown(results.get("detect"))
     lines += agreement.markdown(results.get("agreement"))
     lines += cost_markdown(results.get("cost"))
+    lines += evaluation.markdown(results.get("evaluation"))
     op = results.get("operator")
     if op:
         lines += [
