@@ -30,14 +30,15 @@ from e2e.harness.history import SeriesSpec, Span, openmetrics_history
 from e2e.harness.prometheus import LocalPrometheus
 from e2e.harness.traffic import Traffic
 from okr_operator.api import ServiceLevelObjective
+from okr_operator.api.promql_print import duration
 from okr_operator.evaluation.coverage import Coverage
 from okr_operator.evaluation.cycle import Evaluator
-from okr_operator.evaluation.slo_status import measure_slos
+from okr_operator.evaluation.slo_status import measure_slos, range_seconds, slo_windows
 from okr_operator.evaluation.snapshot import Snapshot
 from okr_operator.prometheus.adapter import PrometheusAdapter
 from okr_operator.prometheus.config import PrometheusSettings
 from okr_operator.slo.rules import slo_rule_groups
-from okr_operator.slo.tiles import TILE_SECONDS
+from okr_operator.slo.tiles import TILE_SECONDS, middle_grid_ms, middle_window
 
 SERVICE = "cov-checkout"
 NS = "team"
@@ -208,3 +209,72 @@ def test_evaluator_with_auto_gives_the_raw_statuses(prom):
             status["errorBudget"]["remaining"], abs=0.001
         )
         assert auto.statuses[ref]["state"] == status["state"]
+
+
+def measured_at(prom: LocalPrometheus, at: datetime, source: str, names: tuple[str, ...], coverage: Coverage) -> tuple:
+    adapter = PrometheusAdapter(PrometheusSettings(url=prom.url, timeout_seconds=60))
+    sent: list[str] = []
+
+    def query(expr: str) -> Any:
+        sent.append(expr)
+        return adapter.query(expr, at=at)
+
+    entries = Snapshot.from_models([slo(n) for n in names]).slos
+    return {ref.name: m for ref, m in measure_slos(query, entries, at, source, coverage=coverage).items()}, sent
+
+
+def printed(rng: str) -> str:
+    """A range selector's text as the queries print it (``[16h48m]`` for 1008m)."""
+    return f"[{duration(timedelta(seconds=range_seconds(rng)))}]"
+
+
+def middle_windows() -> list[str]:
+    """The ranges of the test's SLOs (7d: windows scaled from 30d's) measured with a kept middle: 1h to 1d."""
+    (windows,) = slo_windows(Snapshot.from_models([slo("covered")]).slos, T).values()
+    return sorted({r for r in windows.values() if middle_window(range_seconds(r))}, key=range_seconds)
+
+
+def test_kept_middles_agree_with_raw_and_leave_the_whole_windows_unread(prom, capsys):
+    """Windows from 1h to 1d: the first cycle reads each raw and asks for its middle's counts; the next cycle on
+    the same grid reads only the raw ends and adds the kept counts. Within 0.1% of the budget of raw, there."""
+    ranges = middle_windows()
+    assert len(ranges) >= 3
+    coverage = Coverage()
+    first_at = T + timedelta(seconds=1530)  # 25.5 min past the hour
+    _, first = measured_at(prom, first_at, "auto", ("covered", "fresh"), coverage)
+    assert all(any(printed(rng) in q for q in first) for rng in ranges)  # whole windows, with their middles' requests
+    kept = {(key[1], rng): m for (key, _h, rng), m in coverage.middles.items()}
+    assert set(kept) == {(name, rng) for name in ("covered", "fresh") for rng in ranges}
+    assert all(m.total > 0 for m in kept.values())
+    at = first_at + timedelta(seconds=60)  # the same grid cell for every middle (10 to 40 minutes)
+    auto, second = measured_at(prom, at, "auto", ("covered", "fresh"), coverage)
+    raw, _ = measured_at(prom, at, "raw", ("covered", "fresh"), Coverage())
+    assert not any(printed(rng) in q for rng in ranges for q in second)  # only the ends were read
+    assert {(key[1], rng): m for (key, _h, rng), m in coverage.middles.items()} == kept
+    worst = 0.0
+    for name in ("covered", "fresh"):
+        for label, expected in raw[name].ratios.items():
+            got = auto[name].ratios[label]
+            assert got == pytest.approx(expected, abs=TOLERANCE), (name, label, got, expected)
+            worst = max(worst, abs(got - expected) / BUDGET)
+    with capsys.disabled():
+        print(f"\nkept middles: largest auto-raw difference {100 * worst:.4f}% of the error budget (allowed 0.1%)")
+
+
+@pytest.mark.parametrize("later", [600, 2400, 3600])
+def test_a_moved_grid_asks_for_the_middle_again(prom, later):
+    coverage = Coverage()
+    first_at = T + timedelta(seconds=1530)
+    measured_at(prom, first_at, "auto", ("covered",), coverage)
+    before = {rng: m for (_k, _h, rng), m in coverage.middles.items()}
+    _, sent = measured_at(prom, first_at + timedelta(seconds=later), "auto", ("covered",), coverage)
+    after = {rng: m for (_k, _h, rng), m in coverage.middles.items()}
+    assert set(after) == set(before) == set(middle_windows())
+    moved = 0
+    for rng, old in before.items():
+        grid = middle_grid_ms(range_seconds(rng) * 1000)
+        new = after[rng]
+        assert new.end - old.end == new.start - old.start and (new.end - old.end) % grid == 0
+        assert (new != old) == any(printed(rng) in q for q in sent)  # read whole again only when the grid moved
+        moved += new != old
+    assert moved

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import promql_parser
 import pytest
 
 from okr_operator.api import ServiceLevelObjective
 from okr_operator.slo.tiles import (
+    MARGIN_MS,
+    Middle,
     RawTemplate,
     Span,
     additive_kind,
     indicator_hash,
+    middle_bounds,
+    middle_grid_ms,
+    middle_ratio,
+    middle_request,
+    middle_window,
     span_count,
     spans_ratio,
     tile_rules,
@@ -118,3 +126,54 @@ def test_span_counts_are_rates_times_seconds_and_tiles_times_600():
     assert tiles == f"((sum(sum_over_time(slo:sli_total:rate10m{sel}[1200000ms] @ 1800.000)) or vector(0)) * 600)"
     ratio = spans_ratio(template, [Span(0, 600 * S, False), Span(600 * S, 1_800 * S, True)], sel)
     assert ratio.count("slo:sli_errors:rate10m") == 1 and ratio.count("slo:sli_total:rate10m") == 1
+
+
+# ------------------------------------------------------------------------------------------ cached middles
+
+
+@pytest.mark.parametrize(
+    ("window", "grid"),
+    [(3_600, 600), (7_200, 600), (21_600, 600), (5_040, 600), (60_480, 2_400), (86_400, 3_600)],
+)
+def test_the_middle_grid_is_a_24th_of_the_window_from_10_minutes_to_an_hour(window, grid):
+    assert middle_grid_ms(window * S) == grid * S
+
+
+def test_windows_from_an_hour_to_a_day_have_middles():
+    assert [middle_window(s) for s in (300, 1_800, 3_600, 86_400, 259_200)] == [False, False, True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("end", "bounds"),
+    [
+        (7_200, (3_600, 6_600)),  # on the grid: no head, the tail a whole grid step (at least 5 minutes)
+        (7_530, (4_800, 7_200)),  # 5:30 past: a head of 4:30 would be too short: 14:30, tail 5:30
+        (7_400, (4_200, 6_600)),  # 3:20 past: a tail of 3:20 would be too short: 13:20, head 6:40
+        (7_740, (4_800, 7_200)),  # 9 min past: head 11 min, tail 9 min
+    ],
+)
+def test_a_middle_is_cut_on_the_grid_with_ends_of_at_least_five_minutes(end, bounds):
+    start = end - 3_600
+    a, b = middle_bounds(start * S, end * S, 600 * S)
+    assert (a, b) == (bounds[0] * S, bounds[1] * S)
+    assert a - start * S == 0 or a - start * S >= MARGIN_MS
+    assert end * S - b >= MARGIN_MS and (b - a) % (600 * S) == 0
+
+
+def test_a_window_too_short_for_a_grid_step_has_no_middle():
+    assert middle_bounds(0, 800 * S, 600 * S) is None  # a tail of at least 5 min leaves 500 s
+    assert middle_bounds(0, 900 * S, 600 * S) == (0, 600 * S)
+
+
+def test_the_kept_middle_is_a_number_between_raw_ends():
+    template = RawTemplate.of(spec(RATIO))
+    assert template is not None
+    middle = Middle(4_800 * S, 7_200 * S, errors=12.5, total=25_000.0)
+    text = middle_ratio(template, 3_930 * S, 7_530 * S, middle)
+    promql_parser.parse(text)
+    assert "12.5 + " in text and "25000 + " in text
+    assert "[870000ms] @ 4800.000" in text and "[330000ms] @ 7530.000" in text  # head 14:30, tail 5:30
+    request = middle_request(template, "vector(0.5)", 4_200 * S, 7_200 * S)
+    promql_parser.parse(request)
+    assert [f'"okr_part", "{p}"' in request for p in ("window", "errors", "total")] == [True] * 3
+    assert request.count("[3000000ms] @ 7200.000") == 2  # the middle's errors and total

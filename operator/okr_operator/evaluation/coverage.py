@@ -27,15 +27,22 @@ from datetime import datetime
 
 from ..api.identity import Entry, Ref
 from ..maintenance.schedule import Interval
-from ..prometheus.types import finite
+from ..prometheus.types import Sample, finite
 from ..slo.exclusion import excluded_ratio
-from ..slo.expressions import recorded_ratio
+from ..slo.expressions import raw_ratio, recorded_ratio
 from ..slo.tiles import (
+    MIDDLE_PART_LABEL,
     TILE_MS,
     TOTAL_TILE,
+    Middle,
     RawTemplate,
     Span,
     indicator_hash,
+    middle_bounds,
+    middle_grid_ms,
+    middle_ratio,
+    middle_request,
+    middle_window,
     spans_ratio,
     tile_selector,
     tiled,
@@ -54,6 +61,10 @@ class Coverage:
 
     # (SLO, indicator hash, longest tiled window in ms) -> end of its first tile (ms)
     tiles_since: dict[tuple[Key, str, int], int] = field(default_factory=dict)
+    # (SLO, indicator hash, range) -> the counts of that window's middle (``slo.tiles``: cached middles)
+    middles: dict[tuple[Key, str, str], Middle] = field(default_factory=dict)
+    # This cycle's requests for middles: (SLO, range) -> (indicator hash, start, end)
+    requested: dict[tuple[Key, str], tuple[str, int, int]] = field(default_factory=dict)
 
 
 _TEMPLATES: dict[str, tuple[RawTemplate, str] | None] = {}
@@ -165,20 +176,61 @@ def plan_sources(
         learn(query, tileable, coverage, now_ms)
     tiles: dict[str, list[tuple[Key, Printed]]] = defaultdict(list)
     raw: list[tuple[Entry, str]] = []
+    coverage.requested.clear()
+    kept: dict[tuple[Key, str, str], Middle] = {}
     for s in slos:
         e = s.entry
         for rng in sorted(set(s.windows.values())):
             ms = _ms(rng)
-            cheap = tiled(ms // 1000) and not e.model.spec.indicator.group_by
-            if (
-                cheap
-                and not _excluded(e, rng, now, maintenance, TILE_MS)
-                and (expr := _tiled_expr(s, coverage, now_ms, ms))
-            ):
+            cheap = (tiled(ms // 1000) or middle_window(ms // 1000)) and not e.model.spec.indicator.group_by
+            expr = None
+            if cheap and not _excluded(e, rng, now, maintenance, TILE_MS):
+                if tiled(ms // 1000):
+                    expr = _tiled_expr(s, coverage, now_ms, ms)
+                else:
+                    expr = _middle_expr(s, rng, coverage, now_ms, ms, kept)
+            if expr is not None:
                 tiles[rng].append((e.ref.key, Printed(expr)))
             else:
                 raw.append((e, rng))
+    coverage.middles = kept  # the middles of objects gone, changed or moved on are dropped
     return tiles, raw
+
+
+def _middle_expr(
+    s: _Slo, rng: str, coverage: Coverage, now: int, ms: int, kept: dict[tuple[Key, str, str], Middle]
+) -> str | None:
+    """The window from the kept middle and raw ends, or (no middle kept for these bounds) the raw window with a
+    request for the middle's counts; None when the window is too short for a middle."""
+    if s.template is None:
+        return None
+    bounds = middle_bounds(now - ms, now, middle_grid_ms(ms))
+    if bounds is None:
+        return None
+    key = (s.entry.ref.key, s.indicator, rng)
+    middle = coverage.middles.get(key)
+    if middle is not None and (middle.start, middle.end) == bounds:
+        kept[key] = middle
+        return middle_ratio(s.template, now - ms, now, middle)
+    coverage.requested[(s.entry.ref.key, rng)] = (s.indicator, *bounds)
+    return middle_request(s.template, raw_ratio(s.entry.model.spec, rng), *bounds)
+
+
+def take_middles(coverage: Coverage, rng: str, answer: Answer) -> None:
+    """Keep the middles this cycle asked for in ``rng``'s answer, and leave each SLO the window's ratio only."""
+    for key, samples in answer.values.items():
+        request = coverage.requested.get((key, rng))
+        if request is None:
+            continue
+        parts = {s.labels.get(MIDDLE_PART_LABEL): s for s in samples}
+        errors, total = (finite(parts[p].value) if p in parts else None for p in ("errors", "total"))
+        indicator, start, end = request
+        if errors is not None and total is not None:
+            coverage.middles[(key, indicator, rng)] = Middle(start, end, errors, total)
+        window = parts.get("window")
+        answer.values[key] = (
+            [Sample({k: v for k, v in window.labels.items() if k != MIDDLE_PART_LABEL}, window.value)] if window else []
+        )
 
 
 def _tiled_expr(s: _Slo, coverage: Coverage, now: int, ms: int) -> str | None:

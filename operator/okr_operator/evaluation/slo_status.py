@@ -20,7 +20,7 @@ from ..slo.expressions import le_value, raw_ratio
 from ..slo.windows import status_windows
 from .batch import Answer, Printed, QueryFn, run_parts
 from .conditions import condition, iso
-from .coverage import Coverage, plan_sources, run_recorded
+from .coverage import Coverage, plan_sources, run_recorded, take_middles
 from .group_status import GroupKey, group_key, grouped_status
 from .slo_figures import figures_of, figures_status
 from .status import finish, kept_note, valid_condition
@@ -141,6 +141,8 @@ def _answers(
     batches.sort(key=lambda b: -range_seconds(b[0]))
     lookup: dict[tuple[tuple[str, str], str], Answer] = {}
     for (rng, keys, _), answer in zip(batches, concurrently([send for _, _, send in batches]), strict=True):
+        if coverage.requested:
+            take_middles(coverage, rng, answer)
         lookup.update({(key, rng): answer for key in keys})
     return lookup
 
