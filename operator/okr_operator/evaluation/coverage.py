@@ -3,11 +3,17 @@
 * Windows longer than a day (3d, the SLO window) read the tiles plus raw spans at their ends
   (``slo.tiles``): cheap once the tiles cover the window, and the raw figure before that (the head before the
   first tile is a raw span), so an SLO created a minute ago gets exactly the raw figures.
-* Windows up to a day (the burn-rate windows 5m..1d) are raw queries: with 28 days of history they read
-  about 5% of what the long windows read raw, and a rate over the window itself is what any other estimate
-  is compared with (sums of 5m recordings or tiles attribute the seconds around a jump in the error rate to
-  one side or the other, which over a short window is a visible share of its budget: docs/performance.md).
-* Everything else is raw too: SLOs without tiles (rules not loaded, a Prometheus without our rules),
+* Windows from an hour to a day (the burn-rate windows 1h..1d) are a raw head and tail around a middle whose
+  counts the operator keeps (``slo.tiles``: cached middles): the cycle that needs a middle reads the window raw
+  and asks for the middle's two counts with it (``take_middles`` keeps them); later cycles on the same grid read
+  only the ends. Not tiles: a rate over the window itself is what any other estimate is compared with, and
+  sums of tiles attribute the seconds around a jump in the error rate to one side or the other at every
+  10-minute seam, which over a short window is a visible share of its budget (docs/performance.md); a middle
+  adds two seams. Middles need no recordings (a Prometheus without our rules gets them too); they live in the
+  operator's memory (after a restart the first cycle reads raw again) and are not re-read when Prometheus's
+  data inside them changes later (a backfill, samples arriving late) until the grid moves on. Shorter windows
+  (5m, 30m) are raw queries.
+* Everything else is raw too: long windows of SLOs without tiles (rules not loaded, a Prometheus without our rules),
   indicators whose spans do not add up, grouped SLOs (``indicator.groupBy``: one series per group, groups
   come and go), and windows with maintenance left out of the budget.
 
