@@ -240,16 +240,18 @@ def test_kept_middles_agree_with_raw_and_leave_the_whole_windows_unread(prom, ca
     ranges = middle_windows()
     assert len(ranges) >= 3
     coverage = Coverage()
-    first_at = T + timedelta(seconds=1530)  # 25.5 min past the hour
+    first_at = T + timedelta(seconds=90)  # the tiles end at T: later, the newest would be too old to be used
     _, first = measured_at(prom, first_at, "auto", ("covered", "fresh"), coverage)
     assert all(any(printed(rng) in q for q in first) for rng in ranges)  # whole windows, with their middles' requests
     kept = {(key[1], rng): m for (key, _h, rng), m in coverage.middles.items()}
-    assert set(kept) == {(name, rng) for name in ("covered", "fresh") for rng in ranges}
+    tiled = {("covered", "7d")}  # the long window's tile sum ("fresh" has no tiles)
+    assert set(kept) == {(name, rng) for name in ("covered", "fresh") for rng in ranges} | tiled
     assert all(m.total > 0 for m in kept.values())
-    at = first_at + timedelta(seconds=60)  # the same grid cell for every middle (10 to 40 minutes)
+    at = first_at + timedelta(seconds=60)  # the same grid cell for every middle (10 to 40 minutes), same tiles
     auto, second = measured_at(prom, at, "auto", ("covered", "fresh"), coverage)
     raw, _ = measured_at(prom, at, "raw", ("covered", "fresh"), Coverage())
     assert not any(printed(rng) in q for rng in ranges for q in second)  # only the ends were read
+    assert not any("sum_over_time(slo:sli_" in q for q in second)  # and no tile: their sums are kept too
     assert {(key[1], rng): m for (key, _h, rng), m in coverage.middles.items()} == kept
     worst = 0.0
     for name in ("covered", "fresh"):
@@ -269,7 +271,7 @@ def test_a_moved_grid_asks_for_the_middle_again(prom, later):
     before = {rng: m for (_k, _h, rng), m in coverage.middles.items()}
     _, sent = measured_at(prom, first_at + timedelta(seconds=later), "auto", ("covered",), coverage)
     after = {rng: m for (_k, _h, rng), m in coverage.middles.items()}
-    assert set(after) == set(before) == set(middle_windows())
+    assert set(after) == set(before) == set(middle_windows())  # (the tiles end at T: too old by then)
     moved = 0
     for rng, old in before.items():
         grid = middle_grid_ms(range_seconds(rng) * 1000)

@@ -173,7 +173,11 @@ def test_the_kept_middle_is_a_number_between_raw_ends():
     promql_parser.parse(text)
     assert "12.5 + " in text and "25000 + " in text
     assert "[870000ms] @ 4800.000" in text and "[330000ms] @ 7530.000" in text  # head 14:30, tail 5:30
-    request = middle_request(template, "vector(0.5)", 4_200 * S, 7_200 * S)
+    request = middle_request(template, "vector(0.5)", Span(4_200 * S, 7_200 * S, tiles=False))
     promql_parser.parse(request)
     assert [f'"okr_part", "{p}"' in request for p in ("window", "errors", "total")] == [True] * 3
     assert request.count("[3000000ms] @ 7200.000") == 2  # the middle's errors and total
+    sel = '{slo="a", namespace="ns", indicator="h"}'
+    tiled = middle_request(template, "vector(0.5)", Span(600 * S, 86_400 * S, tiles=True), sel)
+    promql_parser.parse(tiled)
+    assert tiled.count(f"rate10m{sel}[85800000ms] @ 86400.000") == 2  # a long window's tiles, summed once

@@ -192,7 +192,7 @@ def plan_sources(
             expr = None
             if cheap and not _excluded(e, rng, now, maintenance, TILE_MS):
                 if tiled(ms // 1000):
-                    expr = _tiled_expr(s, coverage, now_ms, ms)
+                    expr = _tiled_expr(s, rng, coverage, now_ms, ms, kept)
                 else:
                     expr = _middle_expr(s, rng, coverage, now_ms, ms, kept)
             if expr is not None:
@@ -219,7 +219,7 @@ def _middle_expr(
         kept[key] = middle
         return middle_ratio(s.template, now - ms, now, middle)
     coverage.requested[(s.entry.ref.key, rng)] = (s.indicator, *bounds)
-    return middle_request(s.template, raw_ratio(s.entry.model.spec, rng), *bounds)
+    return middle_request(s.template, raw_ratio(s.entry.model.spec, rng), Span(*bounds, tiles=False))
 
 
 def take_middles(coverage: Coverage, rng: str, answer: Answer) -> None:
@@ -239,15 +239,27 @@ def take_middles(coverage: Coverage, rng: str, answer: Answer) -> None:
         )
 
 
-def _tiled_expr(s: _Slo, coverage: Coverage, now: int, ms: int) -> str | None:
+def _tiled_expr(
+    s: _Slo, rng: str, coverage: Coverage, now: int, ms: int, kept: dict[tuple[Key, str, str], Middle]
+) -> str | None:
+    """Raw head, tiles, raw tail; the tiles' sum from an earlier cycle while the same tiles are in the window
+    (else asked for with this cycle's figure)."""
     if s.template is None or s.tile_end is None:
         return None
     since = coverage.tiles_since.get(_key(s))
     spans: list[Span] = window_spans(now - ms, now, s.tile_end, since)
-    if not any(sp.tiles for sp in spans):
+    tiles = next((sp for sp in spans if sp.tiles), None)
+    if tiles is None:
         return None
+    key = (s.entry.ref.key, s.indicator, rng)
+    middle = coverage.middles.get(key)
+    if middle is not None and (middle.start, middle.end) == (tiles.start, tiles.end):
+        kept[key] = middle
+        return middle_ratio(s.template, now - ms, now, middle)
     ns, name = s.entry.ref.key
-    return spans_ratio(s.template, spans, tile_selector(name, ns, s.indicator))
+    selector = tile_selector(name, ns, s.indicator)
+    coverage.requested[(s.entry.ref.key, rng)] = (s.indicator, tiles.start, tiles.end)
+    return middle_request(s.template, spans_ratio(s.template, spans, selector), tiles, selector)
 
 
 def run_recorded(query: QueryFn, rng: str) -> Answer:

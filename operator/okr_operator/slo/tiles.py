@@ -226,6 +226,9 @@ def tile_selector(name: str, namespace: str, indicator: str) -> str:
 # (a grid's length together) and adds the kept counts as numbers. Only two seams more than the raw range itself,
 # each extrapolated like the raw range's own ends, so the figure stays within a small fraction of the raw one
 # (unlike tiles, whose every 10-minute seam adds its own extrapolation: docs/performance.md).
+#
+# A window longer than a day keeps its tiles' sum the same way: the tiles between its raw head and tail are
+# summed once and kept until a tile comes or goes (every 10 minutes); the figure is the very same sum.
 
 MIDDLE_MIN_SECONDS = 3600  # shorter windows are cheap raw (5m, 30m)
 _GRID_MIN_MS = TILE_MS
@@ -265,14 +268,14 @@ class Middle:
     total: float
 
 
-def middle_request(template: RawTemplate, window_ratio: str, start: int, end: int) -> str:
-    """The window's raw ratio (``window_ratio``, this cycle's figure) and the middle's two counts, told apart by
-    ``MIDDLE_PART_LABEL`` (``window``, ``errors``, ``total``)."""
-    span = Span(start, end, tiles=False)
+def middle_request(template: RawTemplate, window_ratio: str, middle: Span, selector: str = "") -> str:
+    """The window's ratio (``window_ratio``, this cycle's figure) and the two counts of its ``middle`` span (raw,
+    or the tiles of a long window: ``selector``), told apart by ``MIDDLE_PART_LABEL`` (``window``, ``errors``,
+    ``total``)."""
     parts = {
         "window": window_ratio,
-        "errors": span_count(template, "errors", span, ""),
-        "total": span_count(template, "total", span, ""),
+        "errors": span_count(template, "errors", middle, selector),
+        "total": span_count(template, "total", middle, selector),
     }
     return " or ".join(
         f'label_replace(({expr}), "{MIDDLE_PART_LABEL}", "{part}", "", "")' for part, expr in parts.items()
