@@ -198,6 +198,8 @@ def cost_markdown(cost: dict[str, Any] | None) -> list[str]:
     for source, prof in (cost.get("profile") or {}).items():
         top = ", ".join(f"{w}: {v['samples']:,}" for w, v in list(prof["by_window"].items())[:6])
         lines += ["", f"One cycle with {source}: {prof['queries']} queries, {prof['samples']:,} samples read ({top})."]
+    if cost.get("profile_note"):
+        lines += ["", cost["profile_note"]]
     return lines
 
 
