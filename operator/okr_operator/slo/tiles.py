@@ -260,7 +260,7 @@ def middle_bounds(start: int, end: int, grid: int) -> tuple[int, int] | None:
 
 @dataclass(frozen=True)
 class Middle:
-    """The events of ``(start, end]`` as a raw query counted them."""
+    """The events of ``(start, end]`` as its query counted them (raw, or a long window's tiles)."""
 
     start: int
     end: int
