@@ -350,9 +350,13 @@ def generated_rules(tmp_path: Path, manifests: list[dict[str, Any]], namespace: 
 
 
 def dry_run_create(cluster, objects: list[dict[str, Any]]) -> subprocess.CompletedProcess[str]:
-    """``kubectl create --dry-run=server``: admission (the webhook included) runs, nothing is stored."""
+    """``kubectl create --dry-run=server`` of the objects as okrctl writes them (``yamlio``: go-yaml reads
+    ``1234e567`` as a number where PyYAML writes it plain): admission (the webhook included) runs, nothing is
+    stored."""
+    from okr_operator import yamlio
+
     return cluster.kubectl(
-        "create", "--dry-run=server", "-o", "name", "-f", "-", input=yaml.safe_dump_all(objects), check=False
+        "create", "--dry-run=server", "-o", "name", "-f", "-", input=yamlio.dump_all(objects), check=False
     )
 
 

@@ -218,9 +218,10 @@ VALID_ANALYSIS_TEMPLATE = {
 
 
 def _dry_run(cluster, namespace: str, obj: dict):
-    return cluster.kubectl(
-        "apply", "--dry-run=server", "-n", namespace, "-f", "-", input=yaml.safe_dump(obj), check=False
-    )
+    """As okrctl writes it (``yamlio``: strings go-yaml would read as numbers are quoted)."""
+    from okr_operator import yamlio
+
+    return cluster.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=yamlio.dump(obj), check=False)
 
 
 def test_upstream_crds_installed(cluster, upstream):
