@@ -32,7 +32,7 @@ from kubernetes import client
 from kubernetes import config as kube_config
 
 from e2e.harness import LocalCluster, upstream_crds, wait_until
-from e2e.harness.cluster import kubectl_binary
+from e2e.harness.cluster import kubectl_binary, own_cluster
 from e2e.harness.operator import serviceaccount_kubeconfig
 from e2e.harness.upstream import prometheus_operator_crds
 from okr_operator.deploy import argocd, health, rbac
@@ -195,16 +195,9 @@ def installed(cluster: Any, upstream: None, kustomized: list[dict[str, Any]]) ->
 @pytest.fixture(scope="module")
 def fresh_cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
     """A cluster of our own: the session cluster may already have our CRDs (other tests install them)."""
-    local = LocalCluster(log=lambda msg: None)
-    failed_before = request.session.testsfailed
-    local.start()
-    try:
+    logs = REPO / "out" / "e2e-logs" / "test_deploy-fresh-cluster"
+    with own_cluster(logs, lambda: request.session.testsfailed) as local:
         yield local
-    finally:
-        if request.session.testsfailed > failed_before:
-            dest = local.save_logs(REPO / "out" / "e2e-logs" / "test_deploy-fresh-cluster")
-            print(f"fresh cluster logs copied to {dest}")
-        local.stop()
 
 
 @pytest.fixture(scope="module")

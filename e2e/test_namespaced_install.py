@@ -18,6 +18,7 @@ import yaml
 from kubernetes import client
 
 from e2e.harness import LocalCluster, upstream_crds, wait_until
+from e2e.harness.cluster import own_cluster
 from e2e.harness.operator import OperatorProcess, serviceaccount_kubeconfig
 from e2e.test_deploy import (
     CONFIG,
@@ -49,20 +50,13 @@ CLUSTER_SCOPED = (
 
 @pytest.fixture(scope="module")
 def namespaced_cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
-    local = LocalCluster(log=lambda msg: None)
-    failed_before = request.session.testsfailed
-    local.start()
-    try:
+    logs = REPO / "out" / "e2e-logs" / "test_namespaced_install"
+    with own_cluster(logs, lambda: request.session.testsfailed) as local:
         local.install_crds([*upstream_crds("monitoring.coreos.com"), *upstream_crds("argoproj.io")])
         for namespace in (WATCHED, OTHER):
             local.kubectl("create", "namespace", namespace)
         apply_batches(local, by_wave(kustomize(CONFIG / "namespaced")), "okr-e2e-namespaced")
         yield local
-    finally:
-        if request.session.testsfailed > failed_before:
-            dest = local.save_logs(REPO / "out" / "e2e-logs" / "test_namespaced_install")
-            print(f"cluster logs copied to {dest}")
-        local.stop()
 
 
 def test_service_account_has_no_write_outside_the_watched_namespace(namespaced_cluster):

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.harness import LocalCluster, upstream_crds, wait_until
+from e2e.harness import upstream_crds, wait_until
+from e2e.harness.cluster import own_cluster
 from e2e.harness.operator import OperatorProcess
 from okr_operator.runtime.sharding import shard_of
 
@@ -97,16 +98,8 @@ def cross_namespace(parent_ns: str, child_ns: str, check_in: float) -> list[dict
 def cluster(request: pytest.FixtureRequest):
     """A cluster of this module's own: the operators here watch every namespace, so objects other tests leave in
     the session cluster (and field managers such as other tests' Helm releases) must not be there."""
-    local = LocalCluster(log=lambda msg: None)
-    failed_before = request.session.testsfailed
-    local.start()
-    try:
+    with own_cluster(ROOT / "out" / "e2e-logs" / "test_shards-cluster", lambda: request.session.testsfailed) as local:
         yield local
-    finally:
-        if request.session.testsfailed > failed_before:
-            dest = local.save_logs(ROOT / "out" / "e2e-logs" / "test_shards-cluster")
-            print(f"cluster logs copied to {dest}")
-        local.stop()
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -590,3 +591,18 @@ class LocalCluster(KubeClientMixin):
         ).start()
         self.processes["kube-scheduler"] = proc
         self._wait_healthz(proc, port, timeout)
+
+
+@contextmanager
+def own_cluster(logs: Path, failures: Callable[[], int]) -> Iterator[LocalCluster]:
+    """A cluster of a test module's own (for tests that must not see what others leave in the session cluster);
+    its process logs are copied to ``logs`` when ``failures()`` (pytest's failed-test count) grew meanwhile."""
+    local = LocalCluster(log=lambda msg: None)
+    failed_before = failures()
+    local.start()
+    try:
+        yield local
+    finally:
+        if failures() > failed_before:
+            print(f"cluster logs copied to {local.save_logs(logs)}")
+        local.stop()
